@@ -1,0 +1,225 @@
+// Node binding, friendly API: Aegis.load(bundle) -> aegis.evaluate(request) -> Decision.
+// Input: bundle bytes (signature checked against a trusted key when one is given) and requests as
+// objects (fast path: a tape written by encode.ts), JSON strings or UTF-8 bytes (canonical path).
+// Output: decisions, exactly the engine's decision JSON (no policy logic lives here).
+import { verifyBundleSignature } from "../shared/signature.ts";
+import { ERROR_BY_CODE, Limits } from "../../compiler/generated/bytecode.ts";
+import { Engine, FLAG_DYNAMIC_REASON, FLAG_ENFORCED, FLAG_REDACTIONS, FLAG_SHADOW } from "./wasm.ts";
+import { TapeEncoder } from "./encode.ts";
+
+const { MAX_BUNDLE_BYTES, MAX_REQUEST_BYTES } = Limits;
+const EFFECT_SANITIZE = 1;
+
+/** A bundle was rejected (bad bytes, bad signature, wrong key). `code` is a bundle error name. */
+export class BundleError extends Error {
+  code: string;
+  offset?: number;
+  constructor(code: string, message: string, offset?: number) {
+    super(message);
+    this.name = "BundleError";
+    this.code = code;
+    if (offset !== undefined) this.offset = offset;
+  }
+}
+
+/** A request was rejected (not JSON, bad shape, too large...). `code` is a request error name. */
+export class RequestError extends Error {
+  code: string;
+  offset?: number;
+  constructor(code: string, message: string, offset?: number) {
+    super(message);
+    this.name = "RequestError";
+    this.code = code;
+    if (offset !== undefined) this.offset = offset;
+  }
+}
+
+/** The engine's decision (docs/semantics.md "Decision JSON"). */
+export interface Decision {
+  decision: "allow" | "deny" | "sanitize" | "approval_needed";
+  enforced: boolean;
+  rule: string;
+  reason: string;
+  policy: string;
+  policy_version: string;
+  bundle: string;
+  shadow?: { rule: string; effect: string }[];
+  redactions?: { path: string; by: string }[];
+  params?: unknown;
+}
+
+export interface LoadOptions {
+  /** Trusted Ed25519 public key: 32 raw bytes or 64 hex characters. Every bundle must be signed by it. */
+  publicKey?: Uint8Array | string;
+}
+
+const textDecoder = new TextDecoder();
+
+function publicKeyBytes(key: Uint8Array | string): Uint8Array {
+  if (typeof key === "string") {
+    if (!/^[0-9a-fA-F]{64}$/.test(key)) throw new BundleError("bad_signature", "the public key must be 32 bytes or 64 hex characters");
+    const bytes = new Uint8Array(32);
+    for (let i = 0; i < 32; i++) bytes[i] = parseInt(key.slice(2 * i, 2 * i + 2), 16);
+    return bytes;
+  }
+  if (!(key instanceof Uint8Array) || key.length !== 32) {
+    throw new BundleError("bad_signature", "the public key must be 32 bytes or 64 hex characters");
+  }
+  return key.slice();
+}
+
+interface EngineError { code: string; message: string; offset?: number }
+
+/** The `error` object of the engine's error JSON, or a generic one for `code` if it is unreadable. */
+function engineError(engine: Engine, code: number): EngineError {
+  try {
+    const parsed = JSON.parse(engine.outputText()) as { error?: EngineError };
+    if (parsed.error && typeof parsed.error.code === "string") return parsed.error;
+  } catch {
+    // fall through
+  }
+  const known = ERROR_BY_CODE.get(code);
+  return { code: known?.name ?? "internal", message: known?.message ?? `engine error ${code}` };
+}
+
+/** One loaded bundle in its own engine instance. Evaluation is synchronous. */
+export class Aegis {
+  private readonly engine: Engine;
+  private readonly encoder: TapeEncoder;
+  private readonly publicKey: Uint8Array | undefined;
+  /** Decisions that depend only on (effect, rule, policy, enforced), frozen and shared. */
+  private readonly decisions = new Map<number, Decision>();
+  private digestText = "";
+
+  private constructor(engine: Engine, publicKey: Uint8Array | undefined) {
+    this.engine = engine;
+    this.encoder = new TapeEncoder(engine.exports);
+    this.publicKey = publicKey;
+  }
+
+  /**
+   * Instantiate an engine and load `bundle`. With `publicKey`, the bundle's Ed25519 signature is
+   * verified first (and on every reload). Throws BundleError.
+   */
+  static async load(bundle: Uint8Array, options: LoadOptions = {}): Promise<Aegis> {
+    const key = options.publicKey === undefined ? undefined : publicKeyBytes(options.publicKey);
+    const aegis = new Aegis(await Engine.create(), key);
+    aegis.install(bundle);
+    return aegis;
+  }
+
+  /** Replace the bundle. On any error throws BundleError and the previous bundle keeps serving. */
+  reload(bundle: Uint8Array): void {
+    this.install(bundle);
+  }
+
+  /** "sha256:<hex>" of the loaded bundle. */
+  get digest(): string {
+    return this.digestText;
+  }
+
+  private install(bundle: Uint8Array): void {
+    if (!(bundle instanceof Uint8Array)) throw new BundleError("bad_magic", "the bundle must be a Uint8Array");
+    if (bundle.length > MAX_BUNDLE_BYTES) {
+      throw new BundleError("bundle_too_large", ERROR_BY_CODE.get(100)!.message);
+    }
+    if (this.publicKey) {
+      const verdict = verifyBundleSignature(bundle, this.publicKey);
+      if (!verdict.ok) throw new BundleError(verdict.code, verdict.message);
+    }
+    const engine = this.engine;
+    const code = engine.exports.load_bundle(engine.writeInput(bundle));
+    if (code !== 0) {
+      const error = engineError(engine, code);
+      throw new BundleError(error.code, error.message, error.offset);
+    }
+    const digest = engine.read(engine.exports.bundle_digest_ptr(), 32);
+    let hex = "";
+    for (const b of digest) hex += b.toString(16).padStart(2, "0");
+    this.digestText = `sha256:${hex}`;
+    this.decisions.clear();
+  }
+
+  /**
+   * Decide a request. An object takes the fast path (written straight into engine memory);
+   * a string or bytes are read as JSON. Throws RequestError.
+   */
+  evaluate(request: object | string | Uint8Array): Decision {
+    if (typeof request === "string" || request instanceof Uint8Array) {
+      return JSON.parse(textDecoder.decode(this.evaluateBytesView(request))) as Decision;
+    }
+    if (this.encoder.encode(request)) {
+      const ex = this.engine.exports;
+      const code = ex.evaluate_tape(this.encoder.root, this.encoder.used);
+      if (code === 0) {
+        const flags = ex.result_flags();
+        const effect = ex.result_effect();
+        if ((flags & (FLAG_SHADOW | FLAG_REDACTIONS | FLAG_DYNAMIC_REASON)) === 0 && effect !== EFFECT_SANITIZE) {
+          // The rendered bytes depend on nothing but these four numbers (docs/engine-abi.md).
+          const key = ((ex.result_policy() * 0x200000 + (ex.result_rule() + 4)) * 4 + effect) * 2 + (flags & FLAG_ENFORCED);
+          let decision = this.decisions.get(key);
+          if (decision === undefined) {
+            decision = Object.freeze(this.renderDecision());
+            this.decisions.set(key, decision);
+          }
+          return decision;
+        }
+        // A sanitize decision prints params, whose numbers the tape holds without their text:
+        // take the JSON path so they print exactly as the canonical path prints them.
+        if (effect !== EFFECT_SANITIZE && (flags & FLAG_REDACTIONS) === 0) return this.renderDecision();
+      }
+      // Any tape error: the JSON path reports it properly, against the request's JSON text.
+    }
+    return JSON.parse(textDecoder.decode(this.evaluateBytesView(this.stringify(request)))) as Decision;
+  }
+
+  /** The canonical path: the decision JSON bytes exactly as the engine wrote them. Throws RequestError. */
+  evaluateBytes(request: Uint8Array | string): Uint8Array {
+    return this.evaluateBytesView(request).slice();
+  }
+
+  private renderDecision(): Decision {
+    const ex = this.engine.exports;
+    const len = ex.render_decision();
+    const ptr = ex.output_ptr();
+    return JSON.parse(textDecoder.decode(this.engine.memory().subarray(ptr, ptr + len))) as Decision;
+  }
+
+  private stringify(request: unknown): string {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(request);
+    } catch (e) {
+      throw new RequestError("invalid_request", `request cannot be written as JSON: ${(e as Error).message}`);
+    }
+    if (text === undefined) throw new RequestError("invalid_request", "request must be an object");
+    return text;
+  }
+
+  /** Evaluate JSON text or bytes; a view of the decision bytes (valid until the next engine call). */
+  private evaluateBytesView(request: Uint8Array | string): Uint8Array {
+    const engine = this.engine;
+    let len: number;
+    if (request.length > MAX_REQUEST_BYTES) {
+      // Too large whatever its content (a string's UTF-8 is at least as long): let the engine say so
+      // without copying it in.
+      len = MAX_REQUEST_BYTES + 1;
+      engine.exports.input_ptr(len);
+    } else if (typeof request === "string") {
+      if (!(request as string & { isWellFormed(): boolean }).isWellFormed()) {
+        throw new RequestError("invalid_utf8", "request text contains a lone surrogate, which has no UTF-8 form");
+      }
+      len = engine.writeInputString(request);
+    } else if (request instanceof Uint8Array) {
+      len = engine.writeInput(request);
+    } else {
+      throw new RequestError("invalid_request", "request must be an object, a JSON string or UTF-8 bytes");
+    }
+    const code = engine.exports.evaluate_json(len);
+    if (code !== 0) {
+      const error = engineError(engine, code);
+      throw new RequestError(error.code, error.message, error.offset);
+    }
+    return engine.outputView();
+  }
+}
