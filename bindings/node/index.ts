@@ -113,6 +113,11 @@ export class Aegis {
     this.install(bundle);
   }
 
+  /** Size of the engine's linear memory in bytes (it grows only when a larger request arrives). */
+  get memoryBytes(): number {
+    return this.engine.memory().byteLength;
+  }
+
   /** "sha256:<hex>" of the loaded bundle. */
   get digest(): string {
     return this.digestText;
