@@ -1,6 +1,7 @@
 // CLI plumbing shared by every command: the I/O seam (so commands run in-process in tests and
 // under `bin/aegis.mjs` alike), argument parsing with per-command help, exit codes, and reading
 // policy files and error values into user-facing messages.
+import { PolicyErrors } from "../compiler/errors.ts";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -110,9 +111,9 @@ export function errorJson(error: { code: string; message: string; offset?: numbe
   return JSON.stringify({ error: body });
 }
 
-/** A policy-error container from the compiler (`PolicyErrors`), recognised by shape. */
+/** The errors thrown by the compiler's `compile` (`PolicyErrors`, an array of PolicyError). */
 export function policyErrorsOf(e: unknown): unknown[] | null {
-  if (e instanceof Error && Array.isArray((e as { errors?: unknown }).errors)) return (e as unknown as { errors: unknown[] }).errors;
+  if (e instanceof PolicyErrors) return e.errors;
   return null;
 }
 

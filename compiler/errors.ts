@@ -84,14 +84,26 @@ export class PolicyError extends Error {
 }
 
 /** Thrown by `compile` when a bundle has errors; `message` is every error formatted. */
-export class PolicyErrors extends Error {
-  errors: PolicyError[];
+/**
+ * What `compile` throws: the array of every PolicyError (CONTRACT §5: "throws PolicyError[]"),
+ * with a `message` that is all of them formatted, so it also reads well when printed as an error.
+ */
+export class PolicyErrors extends Array<PolicyError> {
+  // Derived arrays (map, filter, slice) are plain arrays: this constructor takes other arguments.
+  static get [Symbol.species](): ArrayConstructor { return Array; }
+  readonly name = "PolicyErrors";
+  readonly message: string;
 
   constructor(errors: PolicyError[], sources: Source[]) {
-    super(errors.map((e) => formatPolicyError(e, sources)).join("\n"));
-    this.name = "PolicyErrors";
-    this.errors = errors;
+    super();
+    for (const e of errors) this.push(e);
+    this.message = errors.map((e) => formatPolicyError(e, sources)).join("\n");
   }
+
+  /** The errors as a plain array. */
+  get errors(): PolicyError[] { return Array.from(this); }
+
+  override toString(): string { return this.message; }
 }
 
 /**
