@@ -89,11 +89,18 @@ describe("isLuhn, isIP, cidrContains", () => {
   it("basic cases", () => {
     expect(isLuhn("79927398713")).toBe(true);
     expect(isLuhn("79927398710")).toBe(false);
-    expect(isIP("::ffff:1.2.3.4")).toBe(true);
+    expect(isIP("::ffff:1.2.3.4")).toBe(false); // IPv4-mapped: rejected as in Kubernetes CEL
+    expect(isIP("::ffff:102:304")).toBe(false);
+    expect(isIP("::fffe:1.2.3.4")).toBe(true);
+    expect(isIP("::1.2.3.4")).toBe(true);
     expect(isIP("01.2.3.4")).toBe(false);
     expect(isIP("fe80::1%eth0")).toBe(false);
     expect(cidrContains("10.0.0.0/8", "10.1.2.3")).toBe(true);
-    expect(cidrContains("10.0.0.0/8", "::ffff:10.1.2.3")).toBe(false);
+    expect(cidrContains("10.0.0.0/8", "::ffff:10.1.2.3")).toBe("invalid_ip");
+    expect(cidrContains("::ffff:10.0.0.0/104", "::ffff:10.1.2.3")).toBe("invalid_cidr");
+    expect(cidrContains("::ffff:0:0/96", "10.1.2.3")).toBe("invalid_cidr");
+    expect(cidrContains("::/0", "::ffff:0:1")).toBe("invalid_ip");
+    expect(cidrContains("::/0", "::fffe:0:1")).toBe(true);
     expect(cidrContains("10.0.0.0/33", "10.1.2.3")).toBe("invalid_cidr");
     expect(cidrContains("10.0.0.0/8", "10.1.2")).toBe("invalid_ip");
   });

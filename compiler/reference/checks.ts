@@ -81,14 +81,26 @@ export function isLuhn(s: string): boolean {
   return sum % 10 === 0;
 }
 
-/** An address as 4 or 16 bytes, or null (Go netip.ParseAddr rules, zones rejected). */
+/**
+ * An address as 4 or 16 bytes, or null (Go netip.ParseAddr rules, zones rejected). IPv4-mapped
+ * IPv6 addresses (netip's Is4In6: `::ffff:a.b.c.d` in any spelling) are rejected, as Kubernetes
+ * CEL's IP library does: accepted, `::ffff:10.0.0.1` would slip past a deny rule on `10.0.0.0/8`.
+ */
 export function parseIP(s: string): Uint8Array | null {
   for (const ch of s) {
     if (ch === ".") return parseIPv4(s);
-    if (ch === ":") return parseIPv6(s);
+    if (ch === ":") {
+      const v6 = parseIPv6(s);
+      return v6 && !isIPv4Mapped(v6) ? v6 : null;
+    }
     if (ch === "%") return null;
   }
   return null;
+}
+
+/** Go netip's Is4In6 on 16 address bytes: ten zero bytes, then 0xff 0xff. */
+function isIPv4Mapped(a: Uint8Array): boolean {
+  return a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff;
 }
 
 /** Strict dotted quad: 4 decimal fields 0-255, no leading zeros, nothing else. */
@@ -137,15 +149,16 @@ function parseIPv6(s: string): Uint8Array | null {
   return out;
 }
 
-/** isIP(s): strict IPv4 dotted quad or IPv6 text form (embedded IPv4 allowed, no zone). */
+/** isIP(s): strict IPv4 dotted quad or IPv6 text form (embedded IPv4 allowed, no zone, not IPv4-mapped). */
 export function isIP(s: string): boolean {
   return parseIP(s) !== null;
 }
 
 /**
  * cidr(c).containsIP(ip): `c` is `addr/len` (len decimal without leading zeros, at most 32 or 128;
- * host bits may be set). An IPv4 address is never inside an IPv6 prefix and vice versa (an
- * IPv4-mapped IPv6 address is IPv6).
+ * host bits may be set). An IPv4 address is never inside an IPv6 prefix and vice versa. An
+ * IPv4-mapped IPv6 address is invalid on either side (`invalid_cidr` / `invalid_ip`), as in
+ * Kubernetes CEL.
  */
 export function cidrContains(c: string, ip: string): boolean | "invalid_cidr" | "invalid_ip" {
   const slash = c.lastIndexOf("/");
