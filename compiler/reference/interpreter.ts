@@ -8,6 +8,7 @@
 import type { CheckedBundle, Effect, Expr, Mode, Rule, Span, VarName } from "../ast.ts";
 import { cidrContains, hostAllowed, isIBAN, isIP, isLuhn, isURL, urlParts } from "./checks.ts";
 import { regexToJs } from "../regex/to-js.ts";
+import { RE2JS } from "re2js";
 import {
   FALSE, NULL, TRUE, bool, compareNumbers, compareStrings, double, error, fromJson, inInt64, int,
   noOverload, str, valueToJson, valuesEqual, INT64_MIN, type ErrorValue, type Value,
@@ -181,13 +182,21 @@ function compiledRegex(pattern: string): RegExp {
   return re;
 }
 
-/** Unanchored search (RE2 PartialMatch). */
+const RE2_CACHE = new Map<string, RE2JS>();
+
+/**
+ * Unanchored search (RE2 PartialMatch), by re2js, an independent port of RE2: linear time, so the
+ * reference cannot hang on a pathological pattern, and whether a pattern matches is RE2's own
+ * answer (our subset never differs from RE2 on that; docs/regex.md). DLP extents below use the
+ * JS translation instead, because for loops whose body can match empty our extents follow Perl.
+ */
 function regexSearch(pattern: string, s: string): boolean {
-  const re = compiledRegex(pattern);
-  re.lastIndex = 0;
-  const found = re.test(s);
-  re.lastIndex = 0;
-  return found;
+  let re = RE2_CACHE.get(pattern);
+  if (!re) {
+    re = RE2JS.compile(pattern);
+    RE2_CACHE.set(pattern, re);
+  }
+  return re.matcher(s).find();
 }
 
 /**
