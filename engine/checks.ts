@@ -8,21 +8,22 @@ import { arenaAlloc } from "./arena";
 
 /**
  * BBAN formats per IBAN country: `CC` then items `<count><n|a|c>`. Must stay identical to
- * IBAN_BBAN_FORMATS in compiler/reference/checks.ts (a test compares the two literals).
+ * IBAN_BBAN_FORMATS in compiler/reference/checks.ts (a test compares the two literals). One
+ * literal continued with `\` across lines: AssemblyScript does not fold `"a" + "b"`, and would
+ * keep every piece in the binary and join them at run time.
  */
-const IBAN_BBAN_FORMATS =
-  "AD4n4n12c AE3n16n AL8n16c AT5n11n AX3n11n AZ4a20c BA3n3n8n2n BE3n7n2n BG4a4n2n8c BH4a14c " +
-  "BI5n5n11n2n BL5n5n11c2n BR8n5n10n1a1c BY4c4n16c CH5n12c CG5n5n11n2n CR4n14n CY3n5n16c CZ4n6n10n DE8n10n " +
-  "DJ5n5n11n2n DK4n9n1n DO4c20n EE2n2n11n1n EG4n4n17n ES4n4n1n1n10n FI3n11n FK2a12n FO4n9n1n " +
-  "FR5n5n11c2n GB4a6n8n GE2a16n GF5n5n11c2n GI4a15c GL4n9n1n GP5n5n11c2n GR3n4n16c GT4c20c " +
-  "HR7n10n HU3n4n1n15n1n IE4a6n8n IL3n3n13n IQ4a3n12n IS4n2n6n10n IT1a5n5n12c JO4a4n18c " +
-  "KW4a22c KZ3n13c LB4n20c LC4a24c LI5n12c LT5n11n LU3n13c LV4a13c LY3n3n15n MC5n5n11c2n " +
-  "MD2c18c ME3n13n2n MF5n5n11c2n MK3n10c2n MN4n12n MQ5n5n11c2n MR5n5n11n2n MT4a5n18c " +
-  "MU4a2n2n12n3n3a NC5n5n11c2n NI4a20n NL4a10n NO4n6n1n OM3n16c PF5n5n11c2n PK4a16c PL8n16n " +
-  "PM5n5n11c2n PS4a21c PT4n4n11n2n QA4a21c RE5n5n11c2n RO4a16c RS3n13n2n RU9n5n15c SA2n18c " +
-  "SC4a2n2n16n3a SD2n12n SE3n16n1n SI5n8n2n SK4n6n10n SM1a5n5n12c SO4n3n12n ST4n4n11n2n " +
-  "SV4a20n TF5n5n11c2n TL3n14n2n TN2n3n13n2n TR5n1n16c UA6n19c VA3n15n VG4a16n WF5n5n11c2n " +
-  "XK4n10n2n YE4a4n18c YT5n5n11c2n";
+const IBAN_BBAN_FORMATS = "AD4n4n12c AE3n16n AL8n16c AT5n11n AX3n11n AZ4a20c BA3n3n8n2n BE3n7n2n BG4a4n2n8c BH4a14c \
+BI5n5n11n2n BL5n5n11c2n BR8n5n10n1a1c BY4c4n16c CH5n12c CG5n5n11n2n CR4n14n CY3n5n16c CZ4n6n10n DE8n10n \
+DJ5n5n11n2n DK4n9n1n DO4c20n EE2n2n11n1n EG4n4n17n ES4n4n1n1n10n FI3n11n FK2a12n FO4n9n1n \
+FR5n5n11c2n GB4a6n8n GE2a16n GF5n5n11c2n GI4a15c GL4n9n1n GP5n5n11c2n GR3n4n16c GT4c20c \
+HR7n10n HU3n4n1n15n1n IE4a6n8n IL3n3n13n IQ4a3n12n IS4n2n6n10n IT1a5n5n12c JO4a4n18c \
+KW4a22c KZ3n13c LB4n20c LC4a24c LI5n12c LT5n11n LU3n13c LV4a13c LY3n3n15n MC5n5n11c2n \
+MD2c18c ME3n13n2n MF5n5n11c2n MK3n10c2n MN4n12n MQ5n5n11c2n MR5n5n11n2n MT4a5n18c \
+MU4a2n2n12n3n3a NC5n5n11c2n NI4a20n NL4a10n NO4n6n1n OM3n16c PF5n5n11c2n PK4a16c PL8n16n \
+PM5n5n11c2n PS4a21c PT4n4n11n2n QA4a21c RE5n5n11c2n RO4a16c RS3n13n2n RU9n5n15c SA2n18c \
+SC4a2n2n16n3a SD2n12n SE3n16n1n SI5n8n2n SK4n6n10n SM1a5n5n12c SO4n3n12n ST4n4n11n2n \
+SV4a20n TF5n5n11c2n TL3n14n2n TN2n3n13n2n TR5n1n16c UA6n19c VA3n15n VG4a16n WF5n5n11c2n \
+XK4n10n2n YE4a4n18c YT5n5n11c2n";
 
 @inline function isDigit(c: u32): bool { return c - 0x30 < 10; }
 @inline function isUpper(c: u32): bool { return c - 0x41 < 26; }
@@ -190,18 +191,28 @@ function parseIpv6(p: usize, n: u32, out: usize): bool {
   return true;
 }
 
-/** Parse an address into out (16 bytes); returns 4 or 16 (its size), or 0 when invalid. */
+/** Go netip's Is4In6: the 16 bytes at a are `::ffff:a.b.c.d` (an IPv4-mapped IPv6 address). */
+function isIpv4Mapped(a: usize): bool {
+  for (let i: usize = 0; i < 10; i++) if (load<u8>(a + i) != 0) return false;
+  return load<u8>(a + 10) == 0xff && load<u8>(a + 11) == 0xff;
+}
+
+/**
+ * Parse an address into out (16 bytes); returns 4 or 16 (its size), or 0 when invalid. An
+ * IPv4-mapped IPv6 address is invalid, as in Kubernetes CEL: accepted, it would slip past a deny
+ * rule on the IPv4 range it spells (`::ffff:10.0.0.1` is not in `10.0.0.0/8`).
+ */
 function parseIp(p: usize, n: u32, out: usize): u32 {
   for (let i: u32 = 0; i < n; i++) {
     const c = load<u8>(p + i);
     if (c == 0x2e) return parseIpv4(p, n, out) ? 4 : 0;
-    if (c == 0x3a) return parseIpv6(p, n, out) ? 16 : 0;
+    if (c == 0x3a) return parseIpv6(p, n, out) && !isIpv4Mapped(out) ? 16 : 0;
     if (c == 0x25) return 0;
   }
   return 0;
 }
 
-/** isIP: strict IPv4 dotted quad or IPv6 text form (embedded IPv4 allowed, no zone). */
+/** isIP: strict IPv4 dotted quad or IPv6 text form (embedded IPv4 allowed, no zone, not IPv4-mapped). */
 export function isIp(p: usize, n: u32): bool {
   const out = arenaAlloc(16);
   return parseIp(p, n, out) != 0;
@@ -210,7 +221,8 @@ export function isIp(p: usize, n: u32): bool {
 /**
  * cidr(c).containsIP(ip): 1 contained, 0 not contained or different families, -1 invalid cidr,
  * -2 invalid ip. The cidr is `addr/len` (len: `0` or decimal without leading zeros, at most the
- * family's width); host bits may be set. IPv4-mapped IPv6 addresses are IPv6.
+ * family's width); host bits may be set. An IPv4-mapped IPv6 address makes the cidr or the ip
+ * invalid (see parseIp).
  */
 export function cidrContains(cidrPtr: usize, cidrLen: u32, ipPtr: usize, ipLen: u32): i32 {
   let slash: i32 = -1;

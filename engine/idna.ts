@@ -8,8 +8,12 @@
 
 import { arenaAlloc } from "./arena";
 import {
-  MAP_COUNT, MAP_STARTS, MAP_DATA, POOL, POOL_LEN, CCC_COUNT, CCC, VIRAMA_RANK, DECOMP_COUNT, DECOMP,
-  MARK_COUNT, MARKS, BIDI_COUNT, BIDI_STEPS, JOIN_COUNT, JOIN_STEPS,
+  MAP_RUNS, MAP_RUNS_LEN, MAP_INDEX_COUNT, MAP_INDEX_KEYS, MAP_INDEX_OFFSETS,
+  CCC_RUNS, CCC_RUNS_LEN, CCC_INDEX_COUNT, CCC_INDEX_KEYS, CCC_INDEX_OFFSETS, VIRAMA_RANK,
+  MARK_RUNS, MARK_RUNS_LEN, MARK_INDEX_COUNT, MARK_INDEX_KEYS, MARK_INDEX_OFFSETS,
+  BIDI_RUNS, BIDI_RUNS_LEN, BIDI_INDEX_COUNT, BIDI_INDEX_KEYS, BIDI_INDEX_OFFSETS,
+  JOIN_RUNS, JOIN_RUNS_LEN, JOIN_INDEX_COUNT, JOIN_INDEX_KEYS, JOIN_INDEX_OFFSETS,
+  DECOMP_COUNT, DECOMP, DECOMP_PAGE_COUNT, DECOMP_PAGES, SECOND_COUNT, SECONDS,
 } from "./idna-tables";
 
 const KIND_DISALLOWED: u32 = 0;
@@ -50,137 +54,221 @@ export function idnaOutPtr(): usize { return outPtr; }
 export function idnaOutLen(): u32 { return outLen; }
 
 // ---- table lookups ----------------------------------------------------------------------------
+//
+// Run tables (MAP, CCC, MARK, BIDI, JOIN) give every code point 0..10FFFF a value. Layout:
+//
+//   XXX_RUNS            run, run, ...   run = varint(length << valueBits | value) [payload]
+//   XXX_INDEX_KEYS      u32 per indexed run (every 32nd or 64th): its first code point (the first is 0)
+//   XXX_INDEX_OFFSETS   u16 per indexed run: its byte offset in XXX_RUNS
+//
+// Varints are LEB128 (7 bits a byte, low first, high bit = more). Only MAP runs have payloads: a
+// `delta` run has varint zigzag(offset); a `list` run has, per code point (and no length, so a
+// walk past it decodes it), a varint h: even h maps to base + zigzag⁻¹(h >> 1); odd h is followed
+// by h >> 1 varints, the mapping's code points as zigzag offsets from the previous one (the first
+// from base). base is the run's start, then 1 + the last code point of the previous mapping
+// (consecutive code points tend to map to neighbours). A lookup binary-searches the index, then
+// decodes at most 32 (64) runs. Reads stop at the table's end.
+//
+// INVARIANT: cccRank, markTag, bidiClass and joiningType are asked only about code points of mapped
+// text and its NFC (valid code points, mapping targets, decomposition parts, Hangul, ASCII) or of
+// punycode-decoded labels already checked valid. Their tables hold exact values only there (the
+// generator's lookupDomain); elsewhere a value is whatever made the runs longest.
 
-/** Index of the last entry of a sorted u32 table (key = entry >> shift) whose key <= cp, or -1. */
-function stepIndex(table: usize, count: i32, cp: u32, shift: u32): i32 {
-  let lo = 0, hi = count - 1, found = -1;
+/** Read position of the varint reader, and the end it must not pass. */
+let cursor: usize = 0;
+let cursorEnd: usize = 0;
+
+/** The LEB128 varint at cursor (advancing it); past the end (never, for generated data) it reads 0 and parks the cursor at the end. */
+function readVarint(): u32 {
+  let value: u32 = 0;
+  for (let shift: u32 = 0; shift < 35; shift += 7) {
+    if (cursor >= cursorEnd) { cursor = cursorEnd; return 0; }
+    const b = <u32>load<u8>(cursor);
+    cursor++;
+    value |= (b & 0x7f) << shift;
+    if (b < 0x80) return value;
+  }
+  return value;
+}
+
+@inline function unzigzag(z: u32): i32 { return <i32>(z >>> 1) ^ -<i32>(z & 1); }
+
+/** First code point of the run the last runValue found (its payload starts at cursor). */
+let runStart: u32 = 0;
+
+/**
+ * Value of the run holding cp in a run table, or 0xffffffff when cp is beyond the table. For the
+ * MAP table (hasPayload), the payload of `delta` and `list` runs is skipped while walking.
+ */
+function runValue(runs: usize, runsLen: u32, keys: usize, offsets: usize, count: i32, cp: u32, valueBits: u32, hasPayload: bool): u32 {
+  let lo = 0, hi = count - 1, found = 0;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    if ((load<u32>(table + (<usize>mid << 2)) >>> shift) <= cp) { found = mid; lo = mid + 1; }
+    if (load<u32>(keys + (<usize>mid << 2)) <= cp) { found = mid; lo = mid + 1; }
     else hi = mid - 1;
   }
-  return found;
-}
-
-function bidiClass(cp: u32): u32 {
-  const i = stepIndex(BIDI_STEPS, BIDI_COUNT, cp, 3);
-  return i < 0 ? BIDI_L : load<u32>(BIDI_STEPS + (<usize>i << 2)) & 7;
-}
-
-function joiningType(cp: u32): u32 {
-  if (markTag(cp) == 1 || markTag(cp) == 3) return 4; // T
-  const i = stepIndex(JOIN_STEPS, JOIN_COUNT, cp, 3);
-  return i < 0 ? 0 : load<u32>(JOIN_STEPS + (<usize>i << 2)) & 7;
-}
-
-/** 0 none, 1 Mn/Me, 2 Mc, 3 Cf (see the generator). */
-function markTag(cp: u32): u32 {
-  let lo = 0, hi = MARK_COUNT - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const first = load<u32>(MARKS + (<usize>mid << 3));
-    const lastWord = load<u32>(MARKS + (<usize>mid << 3) + 4);
-    if (cp < first) hi = mid - 1;
-    else if (cp > (lastWord & 0xffffff)) lo = mid + 1;
-    else return lastWord >>> 24;
+  let start = load<u32>(keys + (<usize>found << 2));
+  cursor = runs + <usize>load<u16>(offsets + (<usize>found << 1));
+  cursorEnd = runs + runsLen;
+  const mask: u32 = (1 << valueBits) - 1;
+  // INVARIANT: each pass consumes at least one byte, so the walk ends within the table.
+  while (cursor < cursorEnd) {
+    // Most run headers are one byte: read those inline.
+    const first = <u32>load<u8>(cursor);
+    let head = first;
+    if (first < 0x80) cursor++; else head = readVarint();
+    const value = head & mask;
+    const length = head >>> valueBits;
+    if (cp - start < length) { runStart = start; return value; }
+    start += length;
+    if (hasPayload) {
+      if (value == KIND_DELTA) readVarint();
+      else if (value == KIND_LIST) {
+        for (let k: u32 = 0; k < length; k++) { const h = readVarint(); if (h & 1) for (let j: u32 = h >>> 1; j > 0; j--) readVarint(); }
+      }
+    }
   }
-  return 0;
+  return 0xffffffff;
 }
 
-/** Rank of the canonical combining class (0 for starters). */
-function cccRank(cp: u32): u32 {
-  let lo = 0, hi = CCC_COUNT - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const e = load<u32>(CCC + (<usize>mid << 2));
-    const key = e >>> 8;
-    if (key == cp) return e & 0xff;
-    if (key < cp) lo = mid + 1; else hi = mid - 1;
-  }
-  return 0;
+/** Bidi class of cp as the Bidi Rule groups them (BIDI_*); exact only where the INVARIANT above says. Exported for the table tests. */
+export function bidiClass(cp: u32): u32 {
+  const v = runValue(BIDI_RUNS, BIDI_RUNS_LEN, BIDI_INDEX_KEYS, BIDI_INDEX_OFFSETS, BIDI_INDEX_COUNT, cp, 3, false);
+  return v == 0xffffffff ? BIDI_L : v;
 }
 
-/** Index into DECOMP of cp's entry, or -1. */
+/** Joining type of cp: 0 U, 1 D, 2 L, 3 R, 4 T; exact only where the INVARIANT above says. Exported for the table tests. */
+export function joiningType(cp: u32): u32 {
+  const tag = markTag(cp);
+  if (tag == 1 || tag == 3) return 4; // T
+  const v = runValue(JOIN_RUNS, JOIN_RUNS_LEN, JOIN_INDEX_KEYS, JOIN_INDEX_OFFSETS, JOIN_INDEX_COUNT, cp, 2, false);
+  return v == 0xffffffff ? 0 : v;
+}
+
+/** 0 none, 1 Mn/Me, 2 Mc, 3 Cf (see the generator); exact only where the INVARIANT above says. Exported for the table tests. */
+export function markTag(cp: u32): u32 {
+  const v = runValue(MARK_RUNS, MARK_RUNS_LEN, MARK_INDEX_KEYS, MARK_INDEX_OFFSETS, MARK_INDEX_COUNT, cp, 2, false);
+  return v == 0xffffffff ? 0 : v;
+}
+
+/** Rank of the canonical combining class (0 for starters); exact only where the INVARIANT above says. Exported for the table tests. */
+export function cccRank(cp: u32): u32 {
+  if (cp < 0x300) return 0; // no non-starter below U+0300: keeps NFC of Latin text off the table
+  const v = runValue(CCC_RUNS, CCC_RUNS_LEN, CCC_INDEX_KEYS, CCC_INDEX_OFFSETS, CCC_INDEX_COUNT, cp, 6, false);
+  return v == 0xffffffff ? 0 : v;
+}
+
+// DECOMP: DECOMP_COUNT u32 records sorted by code point, grouped in pages of 256 code points:
+//
+//   record  bits 0-7 cp & 0xff | 8-22 zigzag(cp - first) | 23-28 index of second in SECONDS
+//   page    cp >> 8 << 16 | index of the page's first record (DECOMP_PAGES, sorted)
+//
+// cp's canonical decomposition is the decomposition of `first` followed by `second`. Every record
+// composes: no valid code point is a composition exclusion (the generator checks).
+
+@inline function decompRecord(i: i32): u32 { return load<u32>(DECOMP + (<usize>i << 2)); }
+@inline function recordSecondIndex(r: u32): u32 { return (r >>> 23) & 0x3f; }
+@inline function recordFirst(r: u32, cp: u32): u32 { return <u32>(<i32>cp - unzigzag((r >>> 8) & 0x7fff)); }
+@inline function pageEnd(page: i32): i32 {
+  return page + 1 < DECOMP_PAGE_COUNT ? <i32>(load<u32>(DECOMP_PAGES + (<usize>(page + 1) << 2)) & 0xffff) : DECOMP_COUNT;
+}
+
+/** Index into DECOMP of cp's record, or -1. */
 function decompIndex(cp: u32): i32 {
-  let lo = 0, hi = DECOMP_COUNT - 1;
+  let lo = 0, hi = DECOMP_PAGE_COUNT - 1, page = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const key = load<u32>(DECOMP + <usize>mid * 12);
-    if (key == cp) return mid;
-    if (key < cp) lo = mid + 1; else hi = mid - 1;
+    const key = load<u32>(DECOMP_PAGES + (<usize>mid << 2)) >>> 16;
+    if (key == cp >>> 8) { page = mid; break; }
+    if (key < cp >>> 8) lo = mid + 1; else hi = mid - 1;
+  }
+  if (page < 0) return -1;
+  lo = <i32>(load<u32>(DECOMP_PAGES + (<usize>page << 2)) & 0xffff);
+  hi = pageEnd(page) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const key = decompRecord(mid) & 0xff;
+    if (key == (cp & 0xff)) return mid;
+    if (key < (cp & 0xff)) lo = mid + 1; else hi = mid - 1;
   }
   return -1;
 }
 
-/** The primary composite of (a, b), or 0. */
-function compose(a: u32, b: u32): u32 {
+/** Index of b in SECONDS, or -1. */
+function secondIndex(b: u32): i32 {
+  let lo = 0, hi = SECOND_COUNT - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const key = load<u32>(SECONDS + (<usize>mid << 2));
+    if (key == b) return mid;
+    if (key < b) lo = mid + 1; else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The primary composite of (a, b), or 0 (exported for the table tests). */
+export function compose(a: u32, b: u32): u32 {
   if (a - HANGUL_L < 19 && b - HANGUL_V < HANGUL_V_COUNT) {
     return HANGUL_S + ((a - HANGUL_L) * HANGUL_V_COUNT + (b - HANGUL_V)) * HANGUL_T_COUNT;
   }
   if (a - HANGUL_S < HANGUL_COUNT && (a - HANGUL_S) % HANGUL_T_COUNT == 0 && b - HANGUL_T - 1 < HANGUL_T_COUNT - 1) {
     return a + (b - HANGUL_T);
   }
+  const s = secondIndex(b);
+  if (s < 0) return 0;
   // Linear scan: composition only runs on hosts with combining sequences, and the table is small.
-  for (let i = 0; i < DECOMP_COUNT; i++) {
-    const e = DECOMP + <usize>i * 12;
-    const second = load<u32>(e + 8);
-    if ((second & 0x7fffffff) == b && (second >>> 31) == 0 && load<u32>(e + 4) == a) return load<u32>(e);
+  for (let page = 0; page < DECOMP_PAGE_COUNT; page++) {
+    const high = (load<u32>(DECOMP_PAGES + (<usize>page << 2)) >>> 16) << 8;
+    const end = pageEnd(page);
+    for (let i = <i32>(load<u32>(DECOMP_PAGES + (<usize>page << 2)) & 0xffff); i < end; i++) {
+      const r = decompRecord(i);
+      if (recordSecondIndex(r) == <u32>s && recordFirst(r, high | (r & 0xff)) == a) return high | (r & 0xff);
+    }
   }
   return 0;
 }
 
 /**
  * Append the mapping of cp to dst (or only count when dst is 0); returns code points written, or
- * -1 when cp is disallowed.
+ * -1 when cp is disallowed (exported for the table tests).
  */
-function mapCodePoint(cp: u32, dst: usize): i32 {
+export function mapCodePoint(cp: u32, dst: usize): i32 {
   if (cp < 0x80) {
     if (dst) store<u32>(dst, cp - 0x41 < 26 ? cp + 0x20 : cp);
     return 1;
   }
-  const i = stepIndex(MAP_STARTS, MAP_COUNT, cp, 3);
-  if (i < 0) return -1;
-  const entry = load<u32>(MAP_STARTS + (<usize>i << 2));
-  const kind = entry & 7;
-  const start = entry >>> 3;
+  const kind = runValue(MAP_RUNS, MAP_RUNS_LEN, MAP_INDEX_KEYS, MAP_INDEX_OFFSETS, MAP_INDEX_COUNT, cp, 3, true);
   if (kind == KIND_DISALLOWED) return -1;
   if (kind == KIND_IGNORED) return 0;
   if (kind == KIND_VALID) { if (dst) store<u32>(dst, cp); return 1; }
-  if (kind == KIND_ALTERNATE) { if (dst) store<u32>(dst, ((cp - start) & 1) == 0 ? cp + 1 : cp); return 1; }
-  const data = load<i32>(MAP_DATA + (<usize>i << 2));
-  if (kind == KIND_DELTA) { if (dst) store<u32>(dst, <u32>(<i32>cp + data)); return 1; }
+  if (kind == KIND_ALTERNATE) { if (dst) store<u32>(dst, ((cp - runStart) & 1) == 0 ? cp + 1 : cp); return 1; }
+  if (kind == KIND_DELTA) { const target = <u32>(<i32>cp + unzigzag(readVarint())); if (dst) store<u32>(dst, target); return 1; }
   if (kind != KIND_LIST) return -1;
-  // Walk to this code point's entry in the pool.
-  let off = data;
-  for (let k: u32 = start; k < cp; k++) {
-    if (off >= POOL_LEN) return -1;
-    off += 1 + <i32>load<u8>(POOL + <usize>off);
-  }
-  if (off >= POOL_LEN) return -1;
-  const n = <i32>load<u8>(POOL + <usize>off);
-  if (off + 1 + n > POOL_LEN) return -1;
-  // The pool holds well-formed UTF-8 written by the generator.
-  let written = 0;
-  let j = off + 1;
-  const end = off + 1 + n;
-  while (j < end) {
-    const b0 = <u32>load<u8>(POOL + <usize>j);
-    let c: u32, len = 1;
-    if (b0 < 0x80) c = b0;
-    else if (b0 < 0xe0) { c = ((b0 & 0x1f) << 6) | (load<u8>(POOL + <usize>j + 1) & 0x3f); len = 2; }
-    else if (b0 < 0xf0) {
-      c = ((b0 & 0x0f) << 12) | ((<u32>load<u8>(POOL + <usize>j + 1) & 0x3f) << 6) | (load<u8>(POOL + <usize>j + 2) & 0x3f);
-      len = 3;
-    } else {
-      c = ((b0 & 0x07) << 18) | ((<u32>load<u8>(POOL + <usize>j + 1) & 0x3f) << 12) |
-        ((<u32>load<u8>(POOL + <usize>j + 2) & 0x3f) << 6) | (load<u8>(POOL + <usize>j + 3) & 0x3f);
-      len = 4;
+  // The payload: one entry per code point of the run; walk to cp's entry.
+  let base = runStart;
+  for (let k: u32 = runStart; k < cp; k++) {
+    const h = readVarint();
+    if ((h & 1) == 0) base = <u32>(<i32>base + unzigzag(h >>> 1)) + 1;
+    else {
+      let c = base;
+      for (let j: u32 = h >>> 1; j > 0; j--) c = <u32>(<i32>c + unzigzag(readVarint()));
+      base = c + 1;
     }
-    if (dst) store<u32>(dst + (<usize>written << 2), c);
-    written++;
-    j += len;
   }
-  return written;
+  if (cursor >= cursorEnd) return -1;
+  const h = readVarint();
+  if ((h & 1) == 0) {
+    if (dst) store<u32>(dst, <u32>(<i32>base + unzigzag(h >>> 1)));
+    return 1;
+  }
+  // INVARIANT: at most 255 code points (the generator checks), the size of domainToAscii's scratch.
+  const count = <i32>(h >>> 1);
+  let c = base;
+  for (let j = 0; j < count; j++) {
+    c = <u32>(<i32>c + unzigzag(readVarint()));
+    if (dst) store<u32>(dst + (<usize>j << 2), c);
+  }
+  return count;
 }
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
@@ -212,8 +300,8 @@ function decodeUtf8(p: usize, n: u32, dst: usize): i32 {
 
 // ---- NFC --------------------------------------------------------------------------------------
 
-/** Append the full canonical decomposition of cp at dst + n*4; returns the new count. */
-function decompose(cp: u32, dst: usize, n: i32, depth: i32): i32 {
+/** Append the full canonical decomposition of cp at dst + n*4; returns the new count (exported for the table tests). */
+export function decompose(cp: u32, dst: usize, n: i32, depth: i32): i32 {
   if (cp - HANGUL_S < HANGUL_COUNT) {
     const s = cp - HANGUL_S;
     store<u32>(dst + (<usize>n << 2), HANGUL_L + s / HANGUL_N); n++;
@@ -224,9 +312,9 @@ function decompose(cp: u32, dst: usize, n: i32, depth: i32): i32 {
   }
   const i = cp < 0xc0 || depth > 8 ? -1 : decompIndex(cp);
   if (i < 0) { store<u32>(dst + (<usize>n << 2), cp); return n + 1; }
-  const e = DECOMP + <usize>i * 12;
-  n = decompose(load<u32>(e + 4), dst, n, depth + 1);
-  const second = load<u32>(e + 8) & 0x7fffffff;
+  const r = decompRecord(i);
+  n = decompose(recordFirst(r, cp), dst, n, depth + 1);
+  const second = load<u32>(SECONDS + (<usize>recordSecondIndex(r) << 2));
   if (second != 0) { store<u32>(dst + (<usize>n << 2), second); n++; }
   return n;
 }
@@ -475,7 +563,7 @@ export function domainToAscii(p: usize, n: u32): bool {
   // Per code point: at most 11 punycode digits (a u32 delta, at least 10 per digit); per label
   // `xn--`, `-` and `.`: 16 bytes per code point covers the worst case.
   const ascii = arenaAlloc((<usize>k + 1) * 16);
-  const scratch = arenaAlloc(256 << 2); // one code point's mapping (the pool caps it at 255 bytes)
+  const scratch = arenaAlloc(256 << 2); // one code point's mapping (the generator caps it at 255 code points)
   let u = 0;
   let a = 0;
   let s = 0;

@@ -11,7 +11,7 @@ import { parse as parseYaml } from "yaml";
 import fc from "fast-check";
 import { compileAssemblyScript } from "./testing/compile.ts";
 import { urlParts } from "../compiler/reference/checks.ts";
-import { generateIdnaTables, OMITTED_RANGES } from "../scripts/gen-idna.ts";
+import { generateIdnaTables, probeIdna, lookupDomain, markValues, OMITTED_RANGES } from "../scripts/gen-idna.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dataDir = join(repoRoot, "..", "shared", "testdata", "url");
@@ -202,5 +202,58 @@ describe("generated IDNA tables", () => {
   it("engine/idna-tables.ts is what scripts/gen-idna.ts generates", () => {
     const committed = readFileSync(join(repoRoot, "engine", "idna-tables.ts"), "utf8");
     expect(committed === generateIdnaTables(), "engine/idna-tables.ts is stale: run `npx tsx scripts/gen-idna.ts`").toBe(true);
+  });
+
+  it("the engine's lookups decode to the probed data at every code point", () => {
+    // The tables are a compressed encoding of what scripts/gen-idna.ts probes; decoding must lose nothing.
+    const data = probeIdna();
+    const MAX_CP = 0x10ffff;
+    const perCp = (steps: [number, number][]) => {
+      const out = new Uint8Array(MAX_CP + 1);
+      steps.forEach(([start, value], i) => out.fill(value, start, i + 1 < steps.length ? steps[i + 1][0] : MAX_CP + 1));
+      return out;
+    };
+    const bidi = perCp(data.bidiSteps), join = perCp(data.joinSteps), mark = markValues(data.marks);
+    // The class lookups are exact on the code points they can be asked about (see lookupDomain).
+    const domain = lookupDomain(data);
+    let domainSize = 0;
+    const decomp = new Map(data.decomp.map((d) => [d.cp, d]));
+    const decompose = (cp: number, depth: number): number[] => {
+      if (cp >= 0xac00 && cp <= 0xd7a3) return [...String.fromCodePoint(cp).normalize("NFD")].map((c) => c.codePointAt(0)!);
+      const d = cp < 0xc0 || depth > 8 ? undefined : decomp.get(cp);
+      return d ? [...decompose(d.first, depth + 1), d.second] : [cp];
+    };
+    const buf = wasm.inputPtr(1024);
+    const out = (n: number) => [...new Uint32Array(wasm.memory.buffer, buf, n)];
+    const wrong: string[] = [];
+    const check = (what: string, cp: number, got: unknown, want: unknown) => {
+      if (wrong.length < 20 && JSON.stringify(got) !== JSON.stringify(want)) {
+        wrong.push(`${what} U+${cp.toString(16)}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+      }
+    };
+    for (let cp = 0; cp <= MAX_CP; cp++) {
+      const status = data.status[cp];
+      const n = wasm.testIdnaMap(cp);
+      const want = status === "X" ? -1 : status === "I" ? [] : status === "V" ? [cp] : [...status.slice(1)].map((c) => c.codePointAt(0)!);
+      check("mapping", cp, n < 0 ? n : out(n), want);
+      if (cp >= 0xc0) check("decomposition", cp, out(wasm.testIdnaDecompose(cp)), decompose(cp, 0));
+      if (!domain[cp]) continue;
+      domainSize++;
+      check("ccc rank", cp, wasm.testIdnaCccRank(cp), data.cccRank.get(cp) ?? 0);
+      check("mark tag", cp, wasm.testIdnaMarkTag(cp), mark[cp]);
+      check("bidi class", cp, wasm.testIdnaBidiClass(cp), bidi[cp]);
+      check("joining type", cp, wasm.testIdnaJoiningType(cp), mark[cp] === 1 || mark[cp] === 3 ? 4 : join[cp]);
+    }
+    expect(domainSize).toBeGreaterThan(100_000);
+    // Composition: every decomposition pair (the first record wins, exclusions never compose), and
+    // pairs that do not compose.
+    const composite = new Map<string, number>();
+    for (const d of [...data.decomp].reverse()) if (!d.excluded) composite.set(`${d.first},${d.second}`, d.cp);
+    const firsts = [...new Set(data.decomp.map((d) => d.first))];
+    const seconds = [...new Set(data.decomp.map((d) => d.second))];
+    const pairs = [...data.decomp.map((d) => [d.first, d.second]), ...firsts.flatMap((a, i) => seconds.filter((_, j) => (i + j) % 7 === 0).map((b) => [a, b])),
+      [0x61, 0x61], [0x61, 0x10ffff], [0x10ffff, 0x301]];
+    for (const [a, b] of pairs) check(`compose U+${b.toString(16)} after`, a, wasm.testIdnaCompose(a, b), composite.get(`${a},${b}`) ?? 0);
+    expect(wrong).toEqual([]);
   });
 });

@@ -1,9 +1,12 @@
 // Generator: the IDNA tables of engine/idna-tables.ts (UTS #46 mapping, NFC data, combining marks,
 // bidi classes, joining types), probed code point by code point from the platform: the mapping
 // and joining types from Node's url.domainToASCII/domainToUnicode (ada's UTS #46), NFC data from
-// String.prototype.normalize (ICU), marks and bidi classes from RegExp Unicode properties. Input: none. Output: engine/idna-tables.ts (written when run
-// as a script; `npx tsx scripts/gen-idna.ts --check` exits 1 when the committed file is stale).
+// String.prototype.normalize (ICU), marks and bidi classes from RegExp Unicode properties.
 // Probing keeps the engine in step with the Node parser that the reference interpreter uses.
+// Stages: probeIdna (per code point data) -> generateIdnaTables (compact encoding: varint run
+// tables with a sparse index, paged decomposition records; about 12 KB of wasm data).
+// Input: none. Output: engine/idna-tables.ts (written when run as a script;
+// `npx tsx scripts/gen-idna.ts --check` exits 1 when the committed file is stale).
 
 import { domainToASCII, domainToUnicode } from "node:url";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -112,56 +115,31 @@ function isNonStarter(ch: string): boolean {
   return nfd("\u0301" + ch) !== "\u0301" + ch || nfd(ch + "\u0301") !== ch + "\u0301" || nfd(ch + "\u0316") !== ch + "\u0316";
 }
 
-/** Build the generated AssemblyScript source. */
-export function generateIdnaTables(): string {
+/** What the probes found: the data the engine's tables must reproduce exactly. */
+export interface IdnaData {
+  /** Per code point: "X" disallowed, "I" ignored, "V" valid, else "M" + its mapping. */
+  status: string[];
+  /** Non-starters (canonical combining class > 0) with the rank of their class (1 = lowest). */
+  cccRank: Map<number, number>;
+  /** Rank of the virama class (ccc 9), for the ContextJ rule. */
+  viramaRank: number;
+  /** Canonical decompositions of valid code points, by code point: NFD = NFD(first) + second. */
+  decomp: { cp: number; first: number; second: number; excluded: boolean }[];
+  /** Inclusive ranges of General_Category tags: 1 Mn/Me (mark, joining type T), 2 Mc (mark), 3 Cf other than ZWNJ/ZWJ (T). */
+  marks: { first: number; last: number; tag: number }[];
+  /** Bidi class step function over all code points: [start, class], first start 0. */
+  bidiSteps: [number, number][];
+  /** Joining type step function over all code points: [start, type], first start 0. */
+  joinSteps: [number, number][];
+}
+
+let probed: IdnaData | undefined;
+
+/** Probe the platform once per process (about 20 s); the result is shared by the generator and tests. */
+export function probeIdna(): IdnaData {
+  if (probed) return probed;
   const status: string[] = [];
   for (let cp = 0; cp <= MAX_CP; cp++) status.push(cp < 0x80 ? asciiStatus(cp) : probeMapping(cp));
-
-  // Mapping table: runs of one kind; `delta` runs map each code point by a constant offset,
-  // `alternate` runs map even offsets +1 and keep odd ones, `list` runs point into POOL.
-  const tok = status.map((s, cp) => {
-    if (s[0] !== "M") return s;
-    const m = [...s.slice(1)];
-    return m.length === 1 ? "D" + (m[0].codePointAt(0)! - cp) : "P";
-  });
-  const starts: number[] = [];
-  const data: number[] = [];
-  const pool: number[] = [];
-  let cp = 0;
-  const isPlain = (t: string) => t === "V" || t === "X" || t === "I";
-  const runEnd = (from: number) => { let e = from + 1; while (e <= MAX_CP && tok[e] === tok[from]) e++; return e; };
-  const altStart = (at: number) => tok[at] === "D1" && tok[at + 1] === "V" && tok[at + 2] === "D1";
-  while (cp <= MAX_CP) {
-    const t = tok[cp];
-    if (isPlain(t)) {
-      starts.push((cp << 3) | (t === "V" ? KIND.valid : t === "X" ? KIND.disallowed : KIND.ignored));
-      data.push(0);
-      cp = runEnd(cp);
-    } else if (altStart(cp)) {
-      starts.push((cp << 3) | KIND.alternate);
-      data.push(0);
-      let e = cp;
-      while (e + 1 <= MAX_CP && tok[e] === "D1" && tok[e + 1] === "V") e += 2;
-      cp = e;
-    } else if (t[0] === "D" && runEnd(cp) - cp >= 3) {
-      starts.push((cp << 3) | KIND.delta);
-      data.push(Number(t.slice(1)) | 0);
-      cp = runEnd(cp);
-    } else {
-      starts.push((cp << 3) | KIND.list);
-      data.push(pool.length);
-      let e = cp;
-      while (e <= MAX_CP) {
-        const u = tok[e];
-        if (isPlain(u) || altStart(e) || (u[0] === "D" && runEnd(e) - e >= 3)) break;
-        const bytes = Buffer.from(status[e].slice(1), "utf8");
-        pool.push(bytes.length, ...bytes);
-        e++;
-      }
-      cp = e;
-    }
-  }
-
   // Valid code points after mapping: what NFC, bidi and joining data must cover.
   const valid = (c: number) => status[c] === "V";
 
@@ -179,19 +157,18 @@ export function generateIdnaTables(): string {
     return 0;
   };
   const sorted = [...nonStarters].sort(cmp);
-  const rank = new Map<number, number>();
+  const cccRank = new Map<number, number>();
   let r = 0;
   for (let i = 0; i < sorted.length; i++) {
     if (i === 0 || cmp(sorted[i - 1], sorted[i]) !== 0) r++;
-    rank.set(sorted[i], r);
+    cccRank.set(sorted[i], r);
   }
-  const viramaRank = rank.get(0x094d)!;
-  const ccc = nonStarters.map((c) => (c << 8) | rank.get(c)!);
+  const viramaRank = cccRank.get(0x094d)!;
 
-  // Canonical decompositions of valid code points as pairs (cp, first, second | excluded << 31):
-  // decomposing `first` recursively and appending `second` gives the NFD. Only valid code points
-  // can reach NFC (mapping runs first), and a valid composite always has a two-part decomposition.
-  const decomp: number[] = [];
+  // Canonical decompositions of valid code points as (cp, first, second, excluded): decomposing
+  // `first` recursively and appending `second` gives the NFD. Only valid code points can reach
+  // NFC (mapping runs first), and a valid composite always has a two-part decomposition.
+  const decomp: IdnaData["decomp"] = [];
   for (let c = 0xc0; c <= MAX_CP; c++) {
     if (!valid(c) || (c >= 0xac00 && c <= 0xd7a3)) continue; // Hangul syllables: algorithmic
     const ch = String.fromCodePoint(c);
@@ -200,12 +177,11 @@ export function generateIdnaTables(): string {
     const head = parts.slice(0, -1).join("").normalize("NFC");
     if ([...head].length !== 1) throw new Error(`U+${c.toString(16)}: head does not compose`);
     const excluded = parts.join("").normalize("NFC") !== ch;
-    decomp.push(c, head.codePointAt(0)!, (parts[parts.length - 1].codePointAt(0)! | (excluded ? 0x80000000 : 0)) >>> 0);
+    decomp.push({ cp: c, first: head.codePointAt(0)!, second: parts[parts.length - 1].codePointAt(0)!, excluded });
   }
 
-  // General_Category ranges that the validity checks need, tagged: 1 Mn/Me (a mark, joining type
-  // T), 2 Mc (a mark), 3 Cf other than ZWNJ/ZWJ (joining type T). Inclusive: first, last | tag << 24.
-  const marks: number[] = [];
+  // General_Category ranges that the validity checks need (see IdnaData.marks).
+  const marks: IdnaData["marks"] = [];
   let lastTag = 0;
   for (let c = 0; c <= MAX_CP; c++) {
     let tag = 0;
@@ -213,14 +189,14 @@ export function generateIdnaTables(): string {
       const ch = String.fromCodePoint(c);
       tag = /[\p{Mn}\p{Me}]/u.test(ch) ? 1 : /\p{Mc}/u.test(ch) ? 2 : /\p{Cf}/u.test(ch) ? 3 : 0;
     }
-    if (tag !== 0 && tag === lastTag) marks[marks.length - 1] = (c | (tag << 24)) >>> 0;
-    else if (tag !== 0) marks.push(c, (c | (tag << 24)) >>> 0);
+    if (tag !== 0 && tag === lastTag) marks[marks.length - 1].last = c;
+    else if (tag !== 0) marks.push({ first: c, last: c, tag });
     lastTag = tag;
   }
 
-  // Bidi classes and joining types of valid code points, as step functions (start << 3 | value).
-  const bidiSteps: number[] = [];
-  const joinSteps: number[] = [];
+  // Bidi classes and joining types of valid code points, as step functions.
+  const bidiSteps: [number, number][] = [];
+  const joinSteps: [number, number][] = [];
   let lastBidi = -1, lastJoin = -1;
   for (let c = 0; c <= MAX_CP; c++) {
     let b: number = BIDI.L, j: number = JOIN.U;
@@ -229,41 +205,220 @@ export function generateIdnaTables(): string {
       b = c < 0x80 ? asciiBidi(c) : bidiClass(c);
       j = c < 0x80 ? JOIN.U : joiningType(ch, b);
     } else if (c === 0x200c || c === 0x200d) b = BIDI.N;
-    if (b !== lastBidi) { bidiSteps.push((c << 3) | b); lastBidi = b; }
-    if (j !== lastJoin) { joinSteps.push((c << 3) | j); lastJoin = j; }
+    if (b !== lastBidi) { bidiSteps.push([c, b]); lastBidi = b; }
+    if (j !== lastJoin) { joinSteps.push([c, j]); lastJoin = j; }
   }
+  probed = { status, cccRank, viramaRank, decomp, marks, bidiSteps, joinSteps };
+  return probed;
+}
 
-  const u32 = (xs: number[]) => xs.map((x) => String(x >>> 0)).join(",");
-  const i32 = (xs: number[]) => xs.map((x) => String(x | 0)).join(",");
+// ---- encoding ---------------------------------------------------------------------------------
+
+/**
+ * Runs between two entries of a run table's index: a lookup decodes at most this many runs. The
+ * tables read for every code point of a host (mapping, combining class, bidi) are indexed densely;
+ * the mark and joining tables, read once a label or next to a joiner, sparsely.
+ */
+export const RUN_INDEX_STRIDE = { hot: 32, cold: 64 } as const;
+
+/** A run of code points [start, start + length) sharing one value, with optional payload bytes. */
+interface Run { start: number; length: number; value: number; payload?: number[] }
+
+/** LEB128: 7 bits per byte, low bits first, high bit set on all but the last byte. */
+function pushVarint(out: number[], x: number): void {
+  if (!(Number.isInteger(x) && x >= 0 && x < 2 ** 32)) throw new Error(`varint out of range: ${x}`);
+  while (x >= 0x80) { out.push((x & 0x7f) | 0x80); x = Math.floor(x / 128); }
+  out.push(x);
+}
+const zigzag = (x: number): number => (x >= 0 ? 2 * x : -2 * x - 1);
+
+/**
+ * Encode runs covering [0, MAX_CP] as a run table: the byte stream (per run: varint
+ * `length << valueBits | value`, then its payload) and an index of every `stride`-th run (its
+ * start code point, its byte offset).
+ */
+function encodeRuns(runs: Run[], valueBits: number, stride: number): { bytes: number[]; keys: number[]; offsets: number[] } {
+  const bytes: number[] = [];
+  const keys: number[] = [];
+  const offsets: number[] = [];
+  let next = 0;
+  runs.forEach((run, i) => {
+    if (run.start !== next || run.length < 1 || run.value < 0 || run.value >= 1 << valueBits) {
+      throw new Error(`bad run at U+${run.start.toString(16)}`);
+    }
+    if (i % stride === 0) { keys.push(run.start); offsets.push(bytes.length); }
+    pushVarint(bytes, run.length * 2 ** valueBits + run.value);
+    if (run.payload) bytes.push(...run.payload);
+    next = run.start + run.length;
+  });
+  if (next !== MAX_CP + 1) throw new Error("runs do not cover every code point");
+  if (bytes.length > 0xffff) throw new Error("run table too long for u16 offsets");
+  return { bytes, keys, offsets };
+}
+
+/**
+ * The code points the combining class, mark, bidi and joining lookups can be asked about. The
+ * engine applies them only to mapped text and its NFC (valid code points, mapping targets, parts
+ * of canonical decompositions, Hangul jamo and syllables, ASCII) and to punycode-decoded labels
+ * whose code points were all checked valid; elsewhere the tables may hold any value, and the
+ * encoder picks whatever merges runs.
+ */
+export function lookupDomain(data: IdnaData): Uint8Array {
+  const domain = new Uint8Array(MAX_CP + 1);
+  domain.fill(1, 0, 0x80);
+  domain.fill(1, 0x1100, 0x1200);
+  domain.fill(1, 0xac00, 0xd7a4);
+  data.status.forEach((s, cp) => {
+    if (s === "V") domain[cp] = 1;
+    else if (s[0] === "M") for (const ch of s.slice(1)) domain[ch.codePointAt(0)!] = 1;
+  });
+  for (const d of data.decomp) domain[d.first] = domain[d.second] = 1;
+  return domain;
+}
+
+/** Runs of per-code-point values; a code point outside `domain` joins the run before it. */
+function valueRuns(values: Uint8Array, domain: Uint8Array): Run[] {
+  const runs: Run[] = [];
+  for (let cp = 0; cp <= MAX_CP; cp++) {
+    const last = runs[runs.length - 1];
+    if (last && (domain[cp] === 0 || values[cp] === last.value)) last.length++;
+    else runs.push({ start: cp, length: 1, value: values[cp] });
+  }
+  return runs;
+}
+
+/** Per-code-point values of a step function ([start, value], first start 0). */
+function stepValues(steps: [number, number][]): Uint8Array {
+  const values = new Uint8Array(MAX_CP + 1);
+  steps.forEach(([start, value], i) => values.fill(value, start, i + 1 < steps.length ? steps[i + 1][0] : MAX_CP + 1));
+  return values;
+}
+
+/** Per-code-point tags of the mark ranges (0 outside). */
+export function markValues(marks: IdnaData["marks"]): Uint8Array {
+  const values = new Uint8Array(MAX_CP + 1);
+  for (const m of marks) values.fill(m.tag, m.first, m.last + 1);
+  return values;
+}
+
+/** Build the generated AssemblyScript source. */
+export function generateIdnaTables(): string {
+  const data = probeIdna();
+  const { status, cccRank, viramaRank, decomp, marks, bidiSteps, joinSteps } = data;
+
+  // Mapping runs: maximal runs of valid, disallowed or ignored code points; `alternate` runs map
+  // even offsets +1 and keep odd ones; `delta` runs (3 or more code points) map each code point
+  // by one offset (payload: varint zigzag(offset)); `list` runs hold each code point's mapping
+  // (payload, with no length, so a walk past the run decodes it: per code point a varint h; even
+  // h maps to base + zigzag⁻¹(h / 2); odd h is followed by (h - 1) / 2 varints, the mapping's code
+  // points as zigzag offsets, each from the previous one, the first from base; base is the run's
+  // start, then 1 + the last code point of the previous mapping).
+  const tok = status.map((s, cp) => {
+    if (s[0] !== "M") return s;
+    const m = [...s.slice(1)];
+    return m.length === 1 ? "D" + (m[0].codePointAt(0)! - cp) : "P";
+  });
+  const mapRuns: Run[] = [];
+  let cp = 0;
+  const isPlain = (t: string) => t === "V" || t === "X" || t === "I";
+  const runEnd = (from: number) => { let e = from + 1; while (e <= MAX_CP && tok[e] === tok[from]) e++; return e; };
+  const altStart = (at: number) => tok[at] === "D1" && tok[at + 1] === "V" && tok[at + 2] === "D1";
+  while (cp <= MAX_CP) {
+    const t = tok[cp];
+    if (isPlain(t)) {
+      const e = runEnd(cp);
+      mapRuns.push({ start: cp, length: e - cp, value: t === "V" ? KIND.valid : t === "X" ? KIND.disallowed : KIND.ignored });
+      cp = e;
+    } else if (altStart(cp)) {
+      let e = cp;
+      while (e + 1 <= MAX_CP && tok[e] === "D1" && tok[e + 1] === "V") e += 2;
+      mapRuns.push({ start: cp, length: e - cp, value: KIND.alternate });
+      cp = e;
+    } else if (t[0] === "D" && runEnd(cp) - cp >= 3) {
+      const e = runEnd(cp);
+      const payload: number[] = [];
+      pushVarint(payload, zigzag(Number(t.slice(1))));
+      mapRuns.push({ start: cp, length: e - cp, value: KIND.delta, payload });
+      cp = e;
+    } else {
+      const entries: number[] = [];
+      let e = cp;
+      let base = cp; // consecutive code points tend to map to neighbouring targets
+      while (e <= MAX_CP) {
+        const u = tok[e];
+        if (isPlain(u) || altStart(e) || (u[0] === "D" && runEnd(e) - e >= 3)) break;
+        const targets = [...status[e].slice(1)].map((ch) => ch.codePointAt(0)!);
+        if (targets.length === 1) pushVarint(entries, 2 * zigzag(targets[0] - base));
+        else {
+          if (targets.length > 255) throw new Error(`U+${e.toString(16)}: mapping longer than the engine's scratch buffer`);
+          pushVarint(entries, 2 * targets.length + 1);
+          let prev = base;
+          for (const target of targets) { pushVarint(entries, zigzag(target - prev)); prev = target; }
+        }
+        base = targets[targets.length - 1] + 1;
+        e++;
+      }
+      mapRuns.push({ start: cp, length: e - cp, value: KIND.list, payload: entries });
+      cp = e;
+    }
+  }
+  const map = encodeRuns(mapRuns, 3, RUN_INDEX_STRIDE.hot);
+
+  const domain = lookupDomain(data);
+  const cccValues = new Uint8Array(MAX_CP + 1);
+  for (const [c, rank] of cccRank) cccValues[c] = rank;
+  const ccc = encodeRuns(valueRuns(cccValues, domain), 6, RUN_INDEX_STRIDE.hot);
+  const mark = encodeRuns(valueRuns(markValues(marks), domain), 2, RUN_INDEX_STRIDE.cold);
+  const bidi = encodeRuns(valueRuns(stepValues(bidiSteps), domain), 3, RUN_INDEX_STRIDE.hot);
+  const join = encodeRuns(valueRuns(stepValues(joinSteps), domain), 2, RUN_INDEX_STRIDE.cold);
+
+  // Decompositions: u32 records (cp & 0xff, zigzag(cp - first) << 8, index of `second` in
+  // SECONDS << 23) in pages of 256 code points (cp >> 8 << 16 | index of the first record). No
+  // valid code point is a composition exclusion (UTS #46 maps or disallows them all), so every
+  // record composes.
+  const seconds = [...new Set(decomp.map((d) => d.second))].sort((a, b) => a - b);
+  if (seconds.length > 64) throw new Error("more than 64 distinct second parts of decompositions");
+  const decompRecords: number[] = [];
+  const decompPages: number[] = [];
+  decomp.forEach((d, i) => {
+    const diff = zigzag(d.cp - d.first);
+    if (d.excluded) throw new Error(`U+${d.cp.toString(16)}: a valid composition exclusion needs an excluded bit`);
+    if (diff >= 1 << 15) throw new Error(`U+${d.cp.toString(16)}: first part too far for a decomposition record`);
+    if (i === 0 || d.cp >> 8 !== decomp[i - 1].cp >> 8) decompPages.push(((d.cp >> 8) << 16) | i);
+    decompRecords.push(((d.cp & 0xff) | (diff << 8) | (seconds.indexOf(d.second) << 23)) >>> 0);
+  });
+  if (decomp.length > 0xffff) throw new Error("too many decompositions for u16 page starts");
+
+  const table = (name: string, doc: string, t: { bytes: number[]; keys: number[]; offsets: number[] }) => [
+    `/** ${doc} */`,
+    `export const ${name}_RUNS: usize = memory.data<u8>([${t.bytes.join(",")}]);`,
+    `export const ${name}_RUNS_LEN: u32 = ${t.bytes.length};`,
+    `export const ${name}_INDEX_COUNT: i32 = ${t.keys.length};`,
+    `export const ${name}_INDEX_KEYS: usize = memory.data<u32>([${t.keys.join(",")}]);`,
+    `export const ${name}_INDEX_OFFSETS: usize = memory.data<u16>([${t.offsets.join(",")}]);`,
+  ];
   return [
     "// GENERATED by scripts/gen-idna.ts from Node's UTS #46 (url.domainToASCII) and ICU normalization",
     `// (Node ${process.versions.node}, Unicode ${process.versions.unicode}). Do not edit; run \`npx tsx scripts/gen-idna.ts\`.`,
-    "// Layouts are described in engine/idna.ts, which is the only reader.",
+    "// Layouts are described in engine/idna.ts, which is the only reader. Each run table XXX has",
+    "// XXX_RUNS (per run: varint length << value bits | value, then payload) and an index of every",
+    `// ${RUN_INDEX_STRIDE.hot}th (MAP, CCC, BIDI) or ${RUN_INDEX_STRIDE.cold}th run: XXX_INDEX_KEYS (its first code point) and XXX_INDEX_OFFSETS (its byte offset).`,
     "",
-    `export const MAP_COUNT: i32 = ${starts.length};`,
-    "/** Mapping runs sorted by start: start << 3 | kind. */",
-    `export const MAP_STARTS: usize = memory.data<u32>([${u32(starts)}]);`,
-    "/** Per run: delta (kind delta) or POOL offset (kind list), else 0. */",
-    `export const MAP_DATA: usize = memory.data<i32>([${i32(data)}]);`,
-    `export const POOL_LEN: i32 = ${pool.length};`,
-    "/** Per mapped code point of a list run, in order: byte count, then UTF-8 bytes of its mapping. */",
-    `export const POOL: usize = memory.data<u8>([${pool.join(",")}]);`,
-    `export const CCC_COUNT: i32 = ${ccc.length};`,
-    "/** Non-starters sorted: cp << 8 | rank of its canonical combining class (1 = lowest class). */",
-    `export const CCC: usize = memory.data<u32>([${u32(ccc)}]);`,
+    ...table("MAP", "Mapping runs, value = kind (3 bits): 0 disallowed, 1 valid, 2 ignored, 3 alternate, 4 delta, 5 list.", map),
+    ...table("CCC", "Rank of the canonical combining class (6 bits; 0 for starters, 1 = lowest class).", ccc),
     `export const VIRAMA_RANK: u32 = ${viramaRank};`,
-    `export const DECOMP_COUNT: i32 = ${decomp.length / 3};`,
-    "/** Canonical decompositions, sorted: cp, first, second | excluded-from-composition << 31. */",
-    `export const DECOMP: usize = memory.data<u32>([${u32(decomp)}]);`,
-    `export const MARK_COUNT: i32 = ${marks.length / 2};`,
-    "/** Inclusive ranges: first, last | tag << 24 (1 Mn/Me, 2 Mc, 3 Cf; see the generator). */",
-    `export const MARKS: usize = memory.data<u32>([${u32(marks)}]);`,
-    `export const BIDI_COUNT: i32 = ${bidiSteps.length};`,
-    "/** Bidi class step function: start << 3 | class (0 L, 1 R/AL, 2 AN, 3 EN, 4 other neutral, 5 NSM). */",
-    `export const BIDI_STEPS: usize = memory.data<u32>([${u32(bidiSteps)}]);`,
-    `export const JOIN_COUNT: i32 = ${joinSteps.length};`,
-    "/** Joining type step function: start << 3 | type (0 U or T, 1 D, 2 L, 3 R). */",
-    `export const JOIN_STEPS: usize = memory.data<u32>([${u32(joinSteps)}]);`,
+    ...table("MARK", "General_Category tag (2 bits): 0 none, 1 Mn/Me, 2 Mc, 3 Cf other than ZWNJ/ZWJ.", mark),
+    ...table("BIDI", "Bidi class (3 bits): 0 L, 1 R/AL, 2 AN, 3 EN, 4 other neutral, 5 NSM.", bidi),
+    ...table("JOIN", "Joining type (2 bits): 0 U or T, 1 D, 2 L, 3 R.", join),
+    `export const DECOMP_COUNT: i32 = ${decomp.length};`,
+    "/** Canonical decompositions sorted by code point: cp & 0xff | zigzag(cp - first) << 8 | second index << 23. */",
+    `export const DECOMP: usize = memory.data<u32>([${decompRecords.join(",")}]);`,
+    `export const DECOMP_PAGE_COUNT: i32 = ${decompPages.length};`,
+    "/** Pages of DECOMP: cp >> 8 << 16 | index of the page's first record. */",
+    `export const DECOMP_PAGES: usize = memory.data<u32>([${decompPages.join(",")}]);`,
+    `export const SECOND_COUNT: i32 = ${seconds.length};`,
+    "/** The distinct second parts of decompositions, sorted. */",
+    `export const SECONDS: usize = memory.data<u32>([${seconds.join(",")}]);`,
     "",
   ].join("\n");
 }
