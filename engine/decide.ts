@@ -25,7 +25,7 @@ import {
 } from "./tape";
 import { reqAgent, reqAgentId, reqTool, reqAction, reqParams, reqContext } from "./request";
 import { urlParse, urlHostPtr, urlHostLen } from "./url";
-import { regexFind } from "./regex";
+import { regexFind, regexMinLength } from "./regex";
 import { utf8CountCodePoints } from "./utf8";
 
 /** Node kind of a value replaced by a `redact` path (renders as "[REDACTED]"). */
@@ -148,6 +148,12 @@ function collectCandidates(b: Bundle): u32 {
         lists++;
       }
     }
+  }
+  // One list (a rule set keyed on one selector combination) is already the answer: the INDEX
+  // lists are ascending and, within one list, free of repeats (the loader checks both).
+  if (lists == 1) {
+    candidates = <usize>load<u32>(LISTS);
+    return total;
   }
   candidates = arenaAlloc(<usize>total << 2);
   // k-way merge of ascending lists; a rule listed under two keys (only in a hand-made bundle)
@@ -351,6 +357,7 @@ export function decide(b: Bundle): void {
       const rx = b.regexTab + (<usize>load<u32>(rec, 4) << 3);
       dlpProg = <usize>load<u32>(rx);
       dlpProgLen = load<u32>(rx, 4);
+      dlpMinLength = regexMinLength(dlpProg);
       const nameStr = load<u32>(rec);
       dlpName = strAddr(b, nameStr);
       dlpNameLen = strLength(b, nameStr);
@@ -495,6 +502,8 @@ function pathIndex(i: u32): void {
 // The DLP walk: the current pattern, and the step stack (u32 kind 0 key / 1 index, u32 a, u32 b).
 let dlpProg: usize = 0;
 let dlpProgLen: u32 = 0;
+/** The pattern's MIN_LENGTH prefilter: shorter strings cannot hold a match. */
+let dlpMinLength: u32 = 0;
 let dlpName: usize = 0;
 let dlpNameLen: u32 = 0;
 let dlpIndex: u32 = 0;
@@ -552,6 +561,7 @@ function nextMatch(s: usize, n: u32, from: u32): i64 {
 
 function scanString(node: usize, depth: u32): void {
   const s = stringPtr(node), n = stringLen(node);
+  if (n < dlpMinLength) return; // what regexFind would find out, without the call chain
   let r = nextMatch(s, n, 0);
   if (r < 0) return;
   dlpMatched = true;

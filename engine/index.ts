@@ -17,7 +17,7 @@ import {
   REASON_FAILED, REASON_EGRESS_SHAPE, REASON_EGRESS_URL, REASON_EGRESS_HOST,
 } from "./decide";
 import { EFFECT_SANITIZE } from "./generated/bytecode";
-import { renderDecision, renderValue } from "./render";
+import { renderDecision, renderReason, renderValue } from "./render";
 import { runRule, setRequestVars } from "./vm";
 
 let inputBuf: usize = 0;
@@ -106,6 +106,9 @@ export function evaluate_tape(root: u32, used: u32): i32 {
 
 /** Render the last decision's JSON into the output buffer; returns its length. */
 export function render_decision(): u32 { return renderDecision(); }
+
+/** Render the last decision's reason (a JSON string literal) into the output buffer; its length. */
+export function render_reason(): u32 { return renderReason(); }
 
 export function output_ptr(): u32 { return <u32>outPtr(); }
 export function output_len(): u32 { return <u32>outLen(); }

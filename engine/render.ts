@@ -125,6 +125,19 @@ function outFailedReason(b: Bundle, r: u32, err: usize): void {
   outErrorMessage(err);
 }
 
+/**
+ * Render only the last decision's reason, as a JSON string literal, into the output buffer;
+ * returns its length. With flags bits 1 and 2 clear, the reason is the one part of the decision
+ * JSON not fixed by (effect, rule, policy, enforced): a host that cached the rest needs only this.
+ */
+export function renderReason(): u32 {
+  outReset();
+  const b = decBundle;
+  if (b === null) return 0;
+  outReason(b);
+  return <u32>outLen();
+}
+
 /** Render the last decision's JSON into the output buffer; returns its length. */
 export function renderDecision(): u32 {
   outReset();

@@ -20,7 +20,7 @@ import {
 import { scanNumber } from "./json-number";
 import {
   KIND_ARRAY, KIND_NUMBER, KIND_OBJECT, KIND_STRING, MEMBER_SIZE, NODE_SIZE, containerCount,
-  containerPtr, findDuplicateKey, memberKeyLen, memberKeyPtr, memberValue, nodeKind,
+  bytesEqual, containerPtr, findDuplicateKey, memberKeyLen, memberKeyPtr, memberValue, nodeKind,
   numberLexemeLen, numberLexemePtr, numberValue, stringCodePoints, stringLen, stringPtr,
 } from "./tape";
 import { utf8CountCodePoints } from "./utf8";
@@ -83,15 +83,23 @@ function unknownKey(subject: string, member: usize): i32 {
   return ERR_INVALID_REQUEST;
 }
 
-/** True when member `m`'s key is exactly the ASCII literal `s`. */
-function keyIs(m: usize, s: string): bool {
-  const n = <u32>s.length;
-  if (memberKeyLen(m) != n) return false;
-  const p = memberKeyPtr(m);
-  for (let i: u32 = 0; i < n; i++) {
-    if (<u32>load<u8>(p + i) != <u32>s.charCodeAt(i)) return false;
-  }
-  return true;
+// The request's keys as static bytes: matching compares lengths, then at most two loads.
+const K_ID: usize = memory.data<u8>([0x69, 0x64]);
+const K_TENANT: usize = memory.data<u8>([0x74, 0x65, 0x6e, 0x61, 0x6e, 0x74]);
+const K_SCOPES: usize = memory.data<u8>([0x73, 0x63, 0x6f, 0x70, 0x65, 0x73]);
+const K_AGENT: usize = memory.data<u8>([0x61, 0x67, 0x65, 0x6e, 0x74]);
+const K_TOOL: usize = memory.data<u8>([0x74, 0x6f, 0x6f, 0x6c]);
+const K_ACTION: usize = memory.data<u8>([0x61, 0x63, 0x74, 0x69, 0x6f, 0x6e]);
+const K_PARAMS: usize = memory.data<u8>([0x70, 0x61, 0x72, 0x61, 0x6d, 0x73]);
+const K_CONTEXT: usize = memory.data<u8>([0x63, 0x6f, 0x6e, 0x74, 0x65, 0x78, 0x74]);
+const K_OVERRIDE_TOKEN: usize = memory.data<u8>([
+  0x6f, 0x76, 0x65, 0x72, 0x72, 0x69, 0x64, 0x65, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e,
+]);
+
+/** True when member `m`'s key is exactly the `n` static bytes at `lit`. */
+// @ts-ignore: decorator
+@inline function keyIs(m: usize, lit: usize, n: u32): bool {
+  return memberKeyLen(m) == n && bytesEqual(memberKeyPtr(m), lit, n);
 }
 
 function isNonEmptyString(node: usize): bool {
@@ -104,13 +112,13 @@ function validateAgent(agent: usize): i32 {
   for (let i: u32 = 0; i < n; i++) {
     const m = containerPtr(agent) + <usize>i * MEMBER_SIZE;
     const v = memberValue(m);
-    if (keyIs(m, "id")) {
+    if (keyIs(m, K_ID, 2)) {
       if (!isNonEmptyString(v)) return mustBe("request.agent.id", "a non-empty string");
       agentIdNode = v;
-    } else if (keyIs(m, "tenant")) {
+    } else if (keyIs(m, K_TENANT, 6)) {
       if (nodeKind(v) != KIND_STRING) return mustBe("request.agent.tenant", "a string");
       tenantNode = v;
-    } else if (keyIs(m, "scopes")) {
+    } else if (keyIs(m, K_SCOPES, 6)) {
       if (nodeKind(v) != KIND_ARRAY) return mustBe("request.agent.scopes", "a list of strings");
       const count = containerCount(v);
       for (let j: u32 = 0; j < count; j++) {
@@ -140,23 +148,23 @@ export function validateRequest(root: usize): i32 {
   for (let i: u32 = 0; i < n; i++) {
     const m = containerPtr(root) + <usize>i * MEMBER_SIZE;
     const v = memberValue(m);
-    if (keyIs(m, "agent")) {
+    if (keyIs(m, K_AGENT, 5)) {
       agent = v;
       const code = validateAgent(v);
       if (code != 0) return code;
-    } else if (keyIs(m, "tool")) {
+    } else if (keyIs(m, K_TOOL, 4)) {
       if (!isNonEmptyString(v)) return mustBe("request.tool", "a non-empty string");
       toolNode = v;
-    } else if (keyIs(m, "action")) {
+    } else if (keyIs(m, K_ACTION, 6)) {
       if (!isNonEmptyString(v)) return mustBe("request.action", "a non-empty string");
       actionNode = v;
-    } else if (keyIs(m, "params")) {
+    } else if (keyIs(m, K_PARAMS, 6)) {
       if (nodeKind(v) != KIND_OBJECT) return mustBe("request.params", "an object");
       paramsNode = v;
-    } else if (keyIs(m, "context")) {
+    } else if (keyIs(m, K_CONTEXT, 7)) {
       if (nodeKind(v) != KIND_OBJECT) return mustBe("request.context", "an object");
       contextNode = v;
-    } else if (keyIs(m, "override_token")) {
+    } else if (keyIs(m, K_OVERRIDE_TOKEN, 14)) {
       if (nodeKind(v) != KIND_STRING) return mustBe("request.override_token", "a string");
       overrideTokenNode = v;
     } else return unknownKey("request", m);
@@ -195,19 +203,33 @@ let tapeBase: usize = 0;
 let tapeEnd: usize = 0;
 
 /** True when [addr, addr + size) lies inside the tape (64-bit arithmetic: no wrap-around). */
-function inTape(addr: u64, size: u64): bool {
+// @ts-ignore: decorator
+@inline function inTape(addr: u64, size: u64): bool {
   return addr >= <u64>tapeBase && addr + size <= <u64>tapeEnd;
 }
 
+/**
+ * Code points in the `n` bytes at `p` if they are valid UTF-8, else a negative number (as
+ * utf8CountCodePoints). Pure ASCII, the common case, is checked eight bytes per step inline.
+ */
+// @ts-ignore: decorator
+@inline function countCodePoints(p: usize, n: usize): i64 {
+  let i: usize = 0;
+  while (i + 8 <= n && (load<u64>(p + i) & 0x8080808080808080) == 0) i += 8;
+  while (i < n && load<u8>(p + i) < 0x80) i++;
+  return i == n ? <i64>n : utf8CountCodePoints(p, n);
+}
+
 /** Check one Node's own fields (not its children). 0 or an error code. */
-function checkNode(node: usize): i32 {
+// @ts-ignore: decorator
+@inline function checkNode(node: usize): i32 {
   const kind = nodeKind(node);
   if (kind > KIND_OBJECT) return setTapeError(ERR_INVALID_REQUEST, "unknown node kind");
   if (kind == KIND_STRING) {
     const p = <u64>stringPtr(node);
     const n = <u64>stringLen(node);
     if (!inTape(p, n)) return setTapeError(ERR_INVALID_REQUEST, "string outside the tape");
-    const count = utf8CountCodePoints(<usize>p, <usize>n);
+    const count = countCodePoints(<usize>p, <usize>n);
     if (count < 0) return setTapeError(ERR_INVALID_UTF8, "string is not valid UTF-8");
     if (count != <i64>stringCodePoints(node)) return setTapeError(ERR_INVALID_REQUEST, "wrong code point count");
   } else if (kind == KIND_NUMBER) {
@@ -234,7 +256,7 @@ function checkNode(node: usize): i32 {
         const kp = <u64>memberKeyPtr(m);
         const kn = <u64>memberKeyLen(m);
         if (!inTape(kp, kn)) return setTapeError(ERR_INVALID_REQUEST, "key outside the tape");
-        if (utf8CountCodePoints(<usize>kp, <usize>kn) < 0) return setTapeError(ERR_INVALID_UTF8, "key is not valid UTF-8");
+        if (countCodePoints(<usize>kp, <usize>kn) < 0) return setTapeError(ERR_INVALID_UTF8, "key is not valid UTF-8");
       }
       const dup = findDuplicateKey(<usize>p, MEMBER_SIZE, <u32>n);
       if (dup >= 0) {

@@ -55,17 +55,24 @@ export const TAG_ERROR: u8 = 8;
 // @ts-ignore: decorator
 @inline export function errorPc(s: usize): u32 { return load<u32>(s, 4); }
 
-export function setNull(s: usize): void { store<u64>(s, 0); store<u64>(s, 0, 8); }
-export function setBool(s: usize, b: bool): void { store<u64>(s, <u64>TAG_BOOL); store<u64>(s, b ? 1 : 0, 8); }
-export function setInt(s: usize, v: i64): void { store<u64>(s, <u64>TAG_INT); store<i64>(s, v, 8); }
-export function setDouble(s: usize, v: f64): void { store<u64>(s, <u64>TAG_DOUBLE); store<f64>(s, v, 8); }
-export function setString(s: usize, ptr: usize, len: u32): void {
+// @ts-ignore: decorator
+@inline export function setNull(s: usize): void { store<u64>(s, 0); store<u64>(s, 0, 8); }
+// @ts-ignore: decorator
+@inline export function setBool(s: usize, b: bool): void { store<u64>(s, <u64>TAG_BOOL); store<u64>(s, b ? 1 : 0, 8); }
+// @ts-ignore: decorator
+@inline export function setInt(s: usize, v: i64): void { store<u64>(s, <u64>TAG_INT); store<i64>(s, v, 8); }
+// @ts-ignore: decorator
+@inline export function setDouble(s: usize, v: f64): void { store<u64>(s, <u64>TAG_DOUBLE); store<f64>(s, v, 8); }
+// @ts-ignore: decorator
+@inline export function setString(s: usize, ptr: usize, len: u32): void {
   store<u64>(s, <u64>TAG_STRING); store<u32>(s, <u32>ptr, 8); store<u32>(s, len, 12);
 }
-export function setVList(s: usize, ptr: usize, count: u32): void {
+// @ts-ignore: decorator
+@inline export function setVList(s: usize, ptr: usize, count: u32): void {
   store<u64>(s, <u64>TAG_VLIST); store<u32>(s, <u32>ptr, 8); store<u32>(s, count, 12);
 }
-export function setMap(s: usize, node: usize): void {
+// @ts-ignore: decorator
+@inline export function setMap(s: usize, node: usize): void {
   store<u64>(s, <u64>TAG_MAP); store<u64>(s, <u64>node, 8);
 }
 /** An error value: `code` (300-307), op name id (OPN_*), raising pc, and an optional key. */

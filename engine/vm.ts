@@ -24,7 +24,7 @@ import {
 } from "./loader";
 import {
   SLOT, TAG_NULL, TAG_BOOL, TAG_INT, TAG_DOUBLE, TAG_STRING, TAG_LIST, TAG_VLIST, TAG_MAP,
-  TAG_ERROR, tagOf, boolOf, intOf, doubleOf, strPtrOf, strLenOf, isError, setNull, setBool, setInt,
+  TAG_ERROR, tagOf, boolOf, intOf, doubleOf, strPtrOf, strLenOf, nodeOf, isError, setNull, setBool, setInt,
   setDouble, setString, setVList, setMap, setError, copySlot, fromNode, listCount, listGet,
   mapCount, mapGet, compareValues, valuesEqual,
 } from "./values";
@@ -115,6 +115,12 @@ export function opName(id: u8): string {
 
 // The value stack: MAX_STACK slots, static.
 const STACK: usize = memory.data(<i32>(MAX_STACK * 16));
+/**
+ * One static scratch slot for an element read out of a list. INVARIANT: used only between a
+ * listGet and the read that follows it; valuesEqual takes its own scratch from the arena, so
+ * nested comparisons never touch it.
+ */
+const SCRATCH: usize = memory.data(16);
 
 const TRUE_BYTES: usize = memory.data<u8>([0x74, 0x72, 0x75, 0x65]);
 const FALSE_BYTES: usize = memory.data<u8>([0x66, 0x61, 0x6c, 0x73, 0x65]);
@@ -160,6 +166,8 @@ export function setRequestVars(agent: usize, tool: usize, action: usize, params:
  */
 export function runRule(b: Bundle, r: u32, result: usize): void {
   const code = <usize>load<u32>(ruleRec(b, r) + R_CODE);
+  // `TRUE; RET`, the code of every rule without a condition (selectors only), needs no loop.
+  if (load<u16>(code) == ((<u16>OP_RET << 8) | <u16>OP_TRUE)) { setBool(result, true); return; }
   let pc: u32 = 0;
   let sp: usize = STACK; // address of the next free slot
   while (true) {
@@ -394,9 +402,8 @@ function opIndex(a: usize, i: usize, pc: u32): void {
       k = <i64>d;
     } else { nmo(a, OPN_INDEX, pc); return; }
     if (k < 0 || k >= <i64>n) { setError(a, ERR_INDEX_OUT_OF_RANGE, OPN_NONE, pc, 0, 0); return; }
-    const tmp = arenaAlloc(SLOT);
-    listGet(a, <u32>k, tmp);
-    copySlot(a, tmp);
+    listGet(a, <u32>k, SCRATCH);
+    copySlot(a, SCRATCH);
   } else if (ta == TAG_MAP) {
     if (ti != TAG_STRING) { nmo(a, OPN_INDEX, pc); return; }
     const kp = strPtrOf(i), kl = strLenOf(i);
@@ -408,13 +415,19 @@ function opIndex(a: usize, i: usize, pc: u32): void {
 function opIn(x: usize, c: usize, pc: u32): void {
   if (takeError(x, c)) return;
   const tc = tagOf(c);
-  if (isList(tc)) {
+  if (tc == TAG_VLIST) {
+    // A list literal: compare against its slots in place (no copies).
     const n = listCount(c);
-    const tmp = arenaAlloc(SLOT);
+    const vals = nodeOf(c);
+    let found = false;
+    for (let i: u32 = 0; i < n && !found; i++) found = valuesEqual(x, vals + <usize>i * SLOT);
+    setBool(x, found);
+  } else if (tc == TAG_LIST) {
+    const n = listCount(c);
     let found = false;
     for (let i: u32 = 0; i < n && !found; i++) {
-      listGet(c, i, tmp);
-      found = valuesEqual(x, tmp);
+      listGet(c, i, SCRATCH);
+      found = valuesEqual(x, SCRATCH);
     }
     setBool(x, found);
   } else if (tc == TAG_MAP) {

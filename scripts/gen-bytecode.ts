@@ -1,5 +1,6 @@
 // Generator: spec/bytecode.json (the one table) -> compiler/generated/bytecode.ts (TypeScript),
-// engine/generated/bytecode.ts (AssemblyScript) and the generated part of docs/bytecode.md.
+// engine/generated/bytecode.ts (AssemblyScript), the generated part of docs/bytecode.md and, from
+// its "regex" section, the generated part of docs/regex.md.
 // `--check` writes nothing and exits 1 when any generated file is stale (used by a test).
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
@@ -16,6 +17,29 @@ interface Spec {
   opcodes: OpSpec[]; sections: SectionSpec[]; limits: Record<string, number>;
   effects: Named[]; modes: Named[]; variables: Named[];
   errors: Record<string, Named[]>;
+  regex: RegexSpec;
+}
+
+interface RegexSpec {
+  magic: string; format_version: number; header_bytes: number; instruction_bytes: number; range_bytes: number;
+  max_program_bytes: number;
+  header: { name: string; offset: number; size: number; meaning: string }[];
+  flags: { name: string; bit: number; meaning: string }[];
+  opcodes: { name: string; code: number; arg: string; a: string; b: string; meaning: string }[];
+  asserts: { name: string; code: number; meaning: string }[];
+}
+
+/** The regex section must describe a consistent layout: header fields back to back, unique codes. */
+function checkRegexSpec(r: RegexSpec): void {
+  let at = 0;
+  for (const f of r.header) {
+    if (f.offset !== at) throw new Error(`spec regex header: field ${f.name} at ${f.offset}, expected ${at}`);
+    at += f.size;
+  }
+  if (at !== r.header_bytes) throw new Error(`spec regex header: fields end at ${at}, header_bytes is ${r.header_bytes}`);
+  for (const list of [r.opcodes, r.asserts]) {
+    if (new Set(list.map((o) => o.code)).size !== list.length) throw new Error("spec regex: duplicate code");
+  }
 }
 
 const OPERAND_BYTES: Record<string, number> = { u8: 1, u16: 2, u32: 4, str: 4, const: 4, regex: 4, var: 1, target: 4, count: 2 };
@@ -108,15 +132,55 @@ export function generate(spec: Spec): Record<string, string> {
   for (const [k, v] of Object.entries(spec.limits)) md += `| \`${k}\` | ${v} |\n`;
   md += `\n### Error codes\n\n| code | name | kind | message |\n| --- | --- | --- | --- |\n`;
   for (const [kind, list] of Object.entries(spec.errors)) for (const e of list) md += `| ${e.code} | \`${e.name}\` | ${kind} | ${e.message} |\n`;
-  return { ts, as, md };
+  // ---- Regex program format ----
+  const rx = spec.regex;
+  checkRegexSpec(rx);
+  const magicLe = Buffer.from(rx.magic, "ascii").readUInt32LE(0);
+  ts += `\n// Regex programs (docs/regex.md).\n`;
+  ts += `export const REGEX_MAGIC: readonly number[] = [${[...Buffer.from(rx.magic, "ascii")].map((b) => `0x${b.toString(16)}`).join(", ")}]; // ${JSON.stringify(rx.magic)}\n`;
+  ts += `export const REGEX_FORMAT_VERSION = ${rx.format_version};\n`;
+  ts += `export const REGEX_HEADER_BYTES = ${rx.header_bytes};\n`;
+  ts += `export const REGEX_INSTRUCTION_BYTES = ${rx.instruction_bytes};\n`;
+  ts += `export const REGEX_RANGE_BYTES = ${rx.range_bytes};\n`;
+  ts += `export const REGEX_MAX_PROGRAM_BYTES = ${rx.max_program_bytes};\n`;
+  ts += `/** Byte offsets of the header fields. */\nexport const RegexHeader = {\n${rx.header.map((f) => `  ${f.name}: ${f.offset},`).join("\n")}\n} as const;\n`;
+  ts += `/** Header flag masks. */\nexport const RegexFlag = {\n${rx.flags.map((f) => `  ${f.name}: ${1 << f.bit},`).join("\n")}\n} as const;\n`;
+  ts += `export const RegexOp = {\n${rx.opcodes.map((o) => `  ${o.name}: ${o.code},`).join("\n")}\n} as const;\n`;
+  ts += `export const RegexAssert = {\n${rx.asserts.map((o) => `  ${o.name}: ${o.code},`).join("\n")}\n} as const;\n`;
+  ts += `export type RegexAssertName = keyof typeof RegexAssert;\n`;
+
+  as += `\n// Regex programs (docs/regex.md).\n`;
+  as += `export const REGEX_MAGIC: u32 = 0x${magicLe.toString(16)}; // ${JSON.stringify(rx.magic)} little-endian\n`;
+  as += `export const REGEX_FORMAT_VERSION: u16 = ${rx.format_version};\n`;
+  as += `export const REGEX_HEADER_BYTES: u32 = ${rx.header_bytes};\n`;
+  as += `export const REGEX_INSTRUCTION_BYTES: u32 = ${rx.instruction_bytes};\n`;
+  as += `export const REGEX_RANGE_BYTES: u32 = ${rx.range_bytes};\n`;
+  as += `export const REGEX_MAX_PROGRAM_BYTES: u32 = ${rx.max_program_bytes};\n`;
+  for (const f of rx.header) as += `export const REGEX_AT_${f.name}: u32 = ${f.offset};\n`;
+  for (const f of rx.flags) as += `export const REGEX_FLAG_${f.name}: u16 = ${1 << f.bit};\n`;
+  as += `export const REGEX_FLAGS_KNOWN: u16 = ${rx.flags.reduce((m, f) => m | (1 << f.bit), 0)};\n`;
+  for (const o of rx.opcodes) as += `export const REGEX_OP_${o.name}: u8 = ${o.code};\n`;
+  for (const o of rx.asserts) as += `export const REGEX_ASSERT_${upperSnake(o.name)}: u8 = ${o.code};\n`;
+  as += `export const REGEX_ASSERT_MAX: u8 = ${Math.max(...rx.asserts.map((o) => o.code))};\n`;
+
+  let rmd = `Format version ${rx.format_version}; magic \`${rx.magic}\`; header ${rx.header_bytes} bytes, instructions ${rx.instruction_bytes} bytes each, ranges ${rx.range_bytes} bytes each; at most ${rx.max_program_bytes} bytes in all.\n\n`;
+  rmd += `### Header\n\n| offset | size | field | meaning |\n| ---: | ---: | --- | --- |\n`;
+  for (const f of rx.header) rmd += `| ${f.offset} | ${f.size} | \`${f.name}\` | ${f.meaning} |\n`;
+  rmd += `\n### Flags\n\n| bit | name | meaning |\n| ---: | --- | --- |\n`;
+  for (const f of rx.flags) rmd += `| ${f.bit} | \`${f.name}\` | ${f.meaning} |\n`;
+  rmd += `\n### Instructions\n\n| op | name | arg | a | b | meaning |\n| ---: | --- | --- | --- | --- | --- |\n`;
+  for (const o of rx.opcodes) rmd += `| ${o.code} | \`${o.name}\` | ${o.arg} | ${o.a} | ${o.b} | ${o.meaning} |\n`;
+  rmd += `\n### Assertion kinds\n\n| kind | name | holds at |\n| ---: | --- | --- |\n`;
+  for (const o of rx.asserts) rmd += `| ${o.code} | \`${o.name}\` | ${o.meaning} |\n`;
+  return { ts, as, md, rmd };
 }
 
 const BEGIN = "<!-- generated:begin (npm run gen) -->";
 const END = "<!-- generated:end -->";
 
-export function spliceMarkdown(doc: string, generated: string): string {
+export function spliceMarkdown(doc: string, generated: string, name = "docs/bytecode.md"): string {
   const a = doc.indexOf(BEGIN), b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`docs/bytecode.md lacks the ${BEGIN} ... ${END} markers`);
+  if (a < 0 || b < a) throw new Error(`${name} lacks the ${BEGIN} ... ${END} markers`);
   return doc.slice(0, a + BEGIN.length) + "\n" + generated + doc.slice(b);
 }
 
@@ -128,6 +192,7 @@ export function outputs(): Record<string, string> {
     "compiler/generated/bytecode.ts": g.ts,
     "engine/generated/bytecode.ts": g.as,
     "docs/bytecode.md": spliceMarkdown(readFileSync(docPath, "utf8"), g.md),
+    "docs/regex.md": spliceMarkdown(readFileSync(join(root, "docs/regex.md"), "utf8"), g.rmd, "docs/regex.md"),
   };
 }
 

@@ -90,6 +90,28 @@ const request = fc.record(
 );
 
 describe("Aegis (Node binding)", () => {
+  it("replaces only the reason of a cached decision when the reason is dynamic", () => {
+    const hosts = ["evil.example", "other.example", "x.evil.example", "a\"b.example"];
+    for (let round = 0; round < 2; round++) {
+      for (const host of hosts) {
+        for (const req of [
+          { agent: { id: "buyer" }, tool: "catalog", action: "view", context: { egress: [`https://${host}/p`] } },
+          { agent: { id: "buyer" }, tool: "catalog", action: "view", context: { egress: [`not a url ${host}`] } },
+          { agent: { id: "buyer" }, tool: "text", action: "view", params: host.length > 12 ? { s: 5 } : {} }, // fail-closed: two different error messages
+        ]) {
+          const want = canonical(req);
+          const got = aegis.evaluate(req);
+          expect(got, JSON.stringify(req)).toEqual(want);
+          expect(Object.keys(got)).toEqual(Object.keys(want)); // same key order as the JSON
+        }
+      }
+    }
+    // Egress failures are dynamic; the same rule slot also serves the static decisions after them.
+    expect(aegis.evaluate({ agent: { id: "buyer" }, tool: "catalog", action: "view", context: { egress: ["https://evil.example/"] } }).reason)
+      .toBe(canonical({ agent: { id: "buyer" }, tool: "catalog", action: "view", context: { egress: ["https://evil.example/"] } }).reason);
+    expect(aegis.evaluate({ agent: { id: "buyer" }, tool: "catalog", action: "view" })).toEqual(canonical({ agent: { id: "buyer" }, tool: "catalog", action: "view" }));
+  });
+
   it("gives the same decision on the fast path as on the canonical path", () => {
     const seen = new Set<string>();
     fc.assert(
@@ -102,7 +124,16 @@ describe("Aegis (Node binding)", () => {
         expect(aegis.evaluate(JSON.stringify(req))).toEqual(want);
         seen.add(want.decision);
       }),
-      { numRuns: deep ? 5000 : 400 },
+      {
+        numRuns: deep ? 5000 : 400,
+        // One request per effect first, so every effect is covered whatever the random seed.
+        examples: [
+          [{ agent: { id: "buyer" }, tool: "shop", action: "order", params: { amount: 700 } }],
+          [{ agent: { id: "buyer" }, tool: "shop", action: "order", params: { amount: 100 } }],
+          [{ agent: { id: "buyer" }, tool: "shop", action: "pay", params: { card: "4111" } }],
+          [{ agent: { id: "other" }, tool: "shop", action: "admin" }],
+        ],
+      },
     );
     // the generator reaches every effect
     expect([...seen].sort()).toEqual(["allow", "approval_needed", "deny", "sanitize"]);

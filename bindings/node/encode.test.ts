@@ -122,6 +122,36 @@ describe("TapeEncoder", () => {
     expect(roundTrip(Object.assign(Object.create(null), { a: 1 })).encoded).toBe(true);
   });
 
+  it("keeps JSON.stringify's member order (integer-like keys first) at every depth", () => {
+    const value = { agent: { id: "a" }, tool: "t", action: "a", params: { b: 1, 2: "x", a: { z: 1, 10: 2, y: [{ q: 1, 0: 0 }] }, 1: "y" } };
+    const result = roundTrip(value);
+    const want = JSON.parse(JSON.stringify(value));
+    expect(JSON.stringify(result.back)).toBe(JSON.stringify(want)); // same text: same key order
+  });
+
+  it("declines every object while Object.prototype has an enumerable property", () => {
+    const value = { agent: { id: "a" }, tool: "t", action: "a" };
+    (Object.prototype as Record<string, unknown>).polluted = 1;
+    try {
+      expect(roundTrip(value).encoded).toBe(false);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+    expect(roundTrip(value).encoded).toBe(true);
+  });
+
+  it("counts the commas between members when bounding the JSON size", () => {
+    // 78,000 members `"kNNNNN":null,` serialize to about 1.09 MB, over MAX_REQUEST_BYTES: the
+    // JSON path rejects it, so the fast path must decline it too (without the commas its bound
+    // would be about 1.01 MB and it would accept).
+    const params: Record<string, null> = {};
+    for (let i = 10000; i < 88000; i++) params[`k${i}`] = null;
+    const value = { agent: { id: "a" }, tool: "t", action: "a", params };
+    expect(JSON.stringify(value).length).toBeGreaterThan(1048576);
+    expect(roundTrip(value).encoded).toBe(false);
+    expect(jsonPath(value).code).toBe(200);
+  });
+
   it("grows the tape region and retries", () => {
     const big = { agent: { id: "a" }, tool: "t", action: "a", params: { list: Array.from({ length: 20000 }, (_, i) => ({ i, s: "v" + i })) } };
     const result = roundTrip(big);

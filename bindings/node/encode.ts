@@ -32,7 +32,26 @@ export interface TapeTarget {
 /** Thrown inside the encoder when the tape region is too small; caught by encode(). */
 const GROW = Symbol("grow");
 
-/** Writes JS values as tapes into one engine's tape region; reuse one per engine. */
+/** A key seen before: its UTF-8 bytes as little-endian u32 words, ready to store. */
+interface CachedKey { words: Uint32Array; bytes: number; json: number }
+
+/**
+ * True when Object.prototype has an enumerable property (prototype pollution): `for...in` would
+ * then list it on every plain object, while JSON.stringify would not.
+ */
+function prototypePolluted(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
+}
+
+/**
+ * Writes JS values as tapes into one engine's tape region; reuse one per engine.
+ *
+ * Region layout during an encode: Nodes, arrays and string bytes are bump-allocated upward from
+ * the start; object members are first written to a stack that grows downward from the end
+ * (`for...in` does not tell how many members an object has until it is done), then copied into a
+ * fresh contiguous Member array. The two meet only when the region is full (GROW, retry larger).
+ */
 export class TapeEncoder {
   /** Offset of the root Node from the tape start, after a successful encode(). */
   root = 0;
@@ -42,19 +61,19 @@ export class TapeEncoder {
   private readonly target: TapeTarget;
   private capacity = INITIAL_CAPACITY;
   private base = 0; // absolute address of the tape region
-  private start = 0; // first 8-aligned offset in it
-  private pos = 0; // next free offset
-  private buffer: ArrayBuffer | SharedArrayBuffer | null = null;
+  private start = 0; // first offset from base whose address is 8-aligned
+  private pos = 0; // next free offset (upward)
+  private top = 0; // lowest offset of the member stack (downward)
   private u8 = new Uint8Array(0);
   private u32 = new Uint32Array(0);
   private f64 = new Float64Array(0);
   private values = 0;
   private jsonBytes = 0; // upper bound of JSON.stringify(value).length in UTF-8 bytes
-  // Results of writeString (fields, not a returned object: no allocation per string).
+  // Results of writeUtf8 (fields, not a returned object: no allocation per string).
   private stringBytes = 0;
   private stringCodePoints = 0;
-  private readonly keyCache = new Map<string, Uint8Array>();
-  private readonly keyJsonLength = new Map<string, number>();
+  private stringEscapes = 0;
+  private readonly keyCache = new Map<string, CachedKey>();
 
   constructor(target: TapeTarget) {
     this.target = target;
@@ -65,24 +84,29 @@ export class TapeEncoder {
    * JSON path for this value.
    */
   encode(value: unknown): boolean {
+    if (prototypePolluted()) return false;
     for (;;) {
-      this.base = this.target.tape_ptr(this.capacity);
-      if (this.base === 0) return false; // the engine refused the size: never write at address 0
-      const buffer = this.target.memory.buffer;
-      if (buffer !== this.buffer) {
-        this.buffer = buffer;
+      const base = this.target.tape_ptr(this.capacity);
+      if (base === 0) return false; // the engine refused the size: never write at address 0
+      // Views are re-created only when the memory grew (growing detaches the old buffer, whose
+      // views then have length 0) or the region moved.
+      if (this.u8.length === 0 || base !== this.base) {
+        const buffer = this.target.memory.buffer;
         this.u8 = new Uint8Array(buffer);
         this.u32 = new Uint32Array(buffer);
         this.f64 = new Float64Array(buffer);
+        this.base = base;
       }
-      this.start = (8 - (this.base & 7)) & 7;
-      this.pos = this.start;
+      const start = (8 - (base & 7)) & 7;
+      this.start = start;
+      this.pos = start;
+      this.top = start + ((this.capacity - start) & ~7);
       this.values = 0;
       this.jsonBytes = 0;
       try {
         const root = this.alloc(NODE_SIZE);
         if (!this.writeValue(value, root, 0)) return false;
-        this.root = root - this.base;
+        this.root = root - base;
         this.used = this.pos;
         return true;
       } catch (e) {
@@ -97,8 +121,22 @@ export class TapeEncoder {
   private alloc(size: number): number {
     const at = this.pos;
     const end = at + ((size + 7) & ~7);
-    if (end > this.capacity) throw GROW;
+    if (end > this.top) throw GROW;
     this.pos = end;
+    return this.base + at;
+  }
+
+  /** Give back everything allocated from absolute address `end` on (kept 8-aligned). */
+  private release(end: number): void {
+    const start = this.start;
+    this.pos = start + ((end - this.base - start + 7) & ~7);
+  }
+
+  /** Absolute address of a fresh Member record on the member stack (8-aligned). */
+  private pushMember(): number {
+    const at = this.top - MEMBER_SIZE;
+    if (at < this.pos) throw GROW;
+    this.top = at;
     return this.base + at;
   }
 
@@ -108,12 +146,15 @@ export class TapeEncoder {
     const w = node >>> 2;
     switch (typeof value) {
       case "string": {
-        const bytes = this.writeString(value);
-        if (bytes < 0) return false;
+        const n = value.length;
+        const at = this.alloc(n * 3); // a UTF-16 unit never needs more than 3 UTF-8 bytes
+        if (!this.writeUtf8(value, at)) return false;
+        this.release(at + this.stringBytes); // give back the unused part
         u32[w] = KIND_STRING;
-        u32[w + 1] = bytes;
+        u32[w + 1] = at;
         u32[w + 2] = this.stringBytes;
         u32[w + 3] = this.stringCodePoints;
+        this.jsonBytes += 2 + this.stringBytes + this.stringEscapes;
         return this.jsonBytes <= MAX_REQUEST_BYTES;
       }
       case "number":
@@ -164,28 +205,46 @@ export class TapeEncoder {
   }
 
   private writeObject(object: Record<string, unknown>, node: number, depth: number): boolean {
-    const keys = Object.keys(object);
-    const members = this.alloc(keys.length * MEMBER_SIZE);
-    this.jsonBytes += 2;
+    // `for...in` lists the own enumerable string keys in JSON.stringify's order (the prototype
+    // is Object.prototype, checked unpolluted, or null), and V8 reads `object[key]` inside it
+    // through the enum cache, without a generic keyed lookup.
+    const mark = this.top;
     let count = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
+    this.jsonBytes += 2;
+    for (const key in object) {
       const value = object[key];
       // JSON.stringify leaves such members out; so does the tape.
       if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
-      const m = members + count * MEMBER_SIZE;
+      const m = this.pushMember();
       const keyAddress = this.writeKey(key);
       if (keyAddress < 0) return false;
       this.u32[m >>> 2] = keyAddress;
       this.u32[(m >>> 2) + 1] = this.stringBytes;
       if (!this.writeValue(value, m + 8, depth + 1)) return false;
       count++;
+      this.jsonBytes += 1; // the comma (one too many: an upper bound)
     }
+    // Member i sits at mark - (i + 1) * MEMBER_SIZE on the stack: copy them out in order.
+    const members = this.alloc(count * MEMBER_SIZE);
+    const u32 = this.u32;
+    let from = (this.base + mark) >>> 2;
+    let to = members >>> 2;
+    for (let i = 0; i < count; i++) {
+      from -= MEMBER_SIZE >>> 2;
+      u32[to] = u32[from];
+      u32[to + 1] = u32[from + 1];
+      u32[to + 2] = u32[from + 2];
+      u32[to + 3] = u32[from + 3];
+      u32[to + 4] = u32[from + 4];
+      u32[to + 5] = u32[from + 5];
+      to += MEMBER_SIZE >>> 2;
+    }
+    this.top = mark;
     const w = node >>> 2;
-    this.u32[w] = KIND_OBJECT;
-    this.u32[w + 1] = members;
-    this.u32[w + 2] = count;
-    this.u32[w + 3] = 0;
+    u32[w] = KIND_OBJECT;
+    u32[w + 1] = members;
+    u32[w + 2] = count;
+    u32[w + 3] = 0;
     return this.jsonBytes <= MAX_REQUEST_BYTES;
   }
 
@@ -193,36 +252,41 @@ export class TapeEncoder {
   private writeKey(key: string): number {
     const cached = this.keyCache.get(key);
     if (cached !== undefined) {
-      const n = cached.length;
-      const at = this.alloc(n);
-      const u8 = this.u8;
-      for (let i = 0; i < n; i++) u8[at + i] = cached[i];
-      this.stringBytes = n;
-      this.jsonBytes += this.keyJsonLength.get(key)!;
+      const words = cached.words;
+      const at = this.alloc(words.length << 2);
+      const u32 = this.u32;
+      const w = at >>> 2;
+      for (let i = 0; i < words.length; i++) u32[w + i] = words[i];
+      this.stringBytes = cached.bytes;
+      this.jsonBytes += cached.json;
       return at;
     }
-    const before = this.jsonBytes;
-    const at = this.writeString(key);
-    if (at < 0) return -1;
-    this.jsonBytes += 1; // the colon
+    const at = this.alloc(key.length * 3);
+    if (!this.writeUtf8(key, at)) return -1;
+    const bytes = this.stringBytes;
+    this.release(at + bytes);
+    const json = 2 + bytes + this.stringEscapes + 1; // quotes, escapes, the colon
+    this.jsonBytes += json;
     if (key.length <= CACHED_KEY_MAX_LENGTH && this.keyCache.size < KEY_CACHE_LIMIT) {
-      this.keyCache.set(key, this.u8.slice(at, at + this.stringBytes));
-      this.keyJsonLength.set(key, this.jsonBytes - before);
+      // Zero padding up to a word: the words are stored whole.
+      const padded = new Uint8Array((bytes + 3) & ~3);
+      padded.set(this.u8.subarray(at, at + bytes));
+      this.keyCache.set(key, { words: new Uint32Array(padded.buffer), bytes, json });
     }
     return at;
   }
 
   /**
-   * Write `text` as UTF-8; returns its address (byte length in stringBytes, code points in
-   * stringCodePoints) or -1 for a lone surrogate (not representable in UTF-8).
+   * Write `text` as UTF-8 at absolute address `at` (room for 3 bytes per UTF-16 unit); false for
+   * a lone surrogate (not representable in UTF-8). Sets stringBytes, stringCodePoints and
+   * stringEscapes (extra JSON.stringify bytes: 1 for \" \\, at most 5 for controls).
    */
-  private writeString(text: string): number {
+  private writeUtf8(text: string, at: number): boolean {
     const n = text.length;
-    const at = this.alloc(n * 3); // a UTF-16 unit never needs more than 3 UTF-8 bytes
     const u8 = this.u8;
     let p = at;
     let pairs = 0;
-    let escapes = 0; // extra JSON.stringify bytes: 1 for \" \\, at most 5 for controls
+    let escapes = 0;
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);
       if (c < 0x80) {
@@ -238,7 +302,7 @@ export class TapeEncoder {
         u8[p++] = 0x80 | (c & 0x3f);
       } else {
         const d = i + 1 < n ? text.charCodeAt(i + 1) : 0;
-        if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) return -1;
+        if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) return false;
         const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
         u8[p++] = 0xf0 | (cp >> 18);
         u8[p++] = 0x80 | ((cp >> 12) & 0x3f);
@@ -250,9 +314,8 @@ export class TapeEncoder {
     }
     this.stringBytes = p - at;
     this.stringCodePoints = n - pairs;
-    this.pos = ((p - this.base) + 7) & ~7; // give back the unused part of the worst-case block
-    this.jsonBytes += 2 + this.stringBytes + escapes;
-    return at;
+    this.stringEscapes = escapes;
+    return true;
   }
 }
 

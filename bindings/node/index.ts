@@ -70,6 +70,9 @@ function publicKeyBytes(key: Uint8Array | string): Uint8Array {
 
 interface EngineError { code: string; message: string; offset?: number }
 
+/** A frozen decision and the (policy << 3 | effect << 1 | enforced) it was rendered for. */
+interface CachedDecision { variant: number; decision: Decision }
+
 /** The `error` object of the engine's error JSON, or a generic one for `code` if it is unreadable. */
 function engineError(engine: Engine, code: number): EngineError {
   try {
@@ -87,8 +90,16 @@ export class Aegis {
   private readonly engine: Engine;
   private readonly encoder: TapeEncoder;
   private readonly publicKey: Uint8Array | undefined;
-  /** Decisions that depend only on (effect, rule, policy, enforced), frozen and shared. */
-  private readonly decisions = new Map<number, Decision>();
+  /**
+   * Decisions that depend only on (effect, rule, policy, enforced), frozen and shared: indexed
+   * by rule and whether the reason is dynamic (((result_rule + 4) << 1) | dynamic, so the
+   * pseudo-rules -1..-3 fit), each entry remembering the (policy, effect, enforced) it was
+   * rendered for. A rule index fixes its policy and effect, so only the default decision (one
+   * per policy, effect and enforcement) ever needs the Map behind. A dynamic entry is a template
+   * whose reason is replaced on every use.
+   */
+  private byRule: (CachedDecision | undefined)[] = [];
+  private readonly others = new Map<number, Decision>();
   private digestText = "";
 
   private constructor(engine: Engine, publicKey: Uint8Array | undefined) {
@@ -142,7 +153,8 @@ export class Aegis {
     let hex = "";
     for (const b of digest) hex += b.toString(16).padStart(2, "0");
     this.digestText = `sha256:${hex}`;
-    this.decisions.clear();
+    this.byRule = [];
+    this.others.clear();
   }
 
   /**
@@ -159,15 +171,21 @@ export class Aegis {
       if (code === 0) {
         const flags = ex.result_flags();
         const effect = ex.result_effect();
-        if ((flags & (FLAG_SHADOW | FLAG_REDACTIONS | FLAG_DYNAMIC_REASON)) === 0 && effect !== EFFECT_SANITIZE) {
-          // The rendered bytes depend on nothing but these four numbers (docs/engine-abi.md).
-          const key = ((ex.result_policy() * 0x200000 + (ex.result_rule() + 4)) * 4 + effect) * 2 + (flags & FLAG_ENFORCED);
-          let decision = this.decisions.get(key);
-          if (decision === undefined) {
-            decision = Object.freeze(this.renderDecision());
-            this.decisions.set(key, decision);
-          }
-          return decision;
+        if ((flags & (FLAG_SHADOW | FLAG_REDACTIONS)) === 0 && effect !== EFFECT_SANITIZE) {
+          // The rendered bytes depend on nothing but these four numbers, and the reason when
+          // flag bit 3 says it is dynamic (docs/engine-abi.md).
+          const dynamic = (flags & FLAG_DYNAMIC_REASON) === 0 ? 0 : 1;
+          const slot = ((ex.result_rule() + 4) << 1) | dynamic;
+          // policy < 2^16, effect < 4: a small integer, never a heap number.
+          const variant = (ex.result_policy() << 3) | (effect << 1) | (flags & FLAG_ENFORCED);
+          const cached = this.byRule[slot];
+          const decision = cached !== undefined && cached.variant === variant ? cached.decision : this.cacheDecision(slot, variant);
+          if (dynamic === 0) return decision;
+          // Only the reason differs from the cached decision: render just that.
+          const len = ex.render_reason();
+          const ptr = ex.output_ptr();
+          const reason = JSON.parse(textDecoder.decode(this.engine.memory().subarray(ptr, ptr + len))) as string;
+          return { ...decision, reason };
         }
         // A sanitize decision prints params, whose numbers the tape holds without their text:
         // take the JSON path so they print exactly as the canonical path prints them.
@@ -181,6 +199,24 @@ export class Aegis {
   /** The canonical path: the decision JSON bytes exactly as the engine wrote them. Throws RequestError. */
   evaluateBytes(request: Uint8Array | string): Uint8Array {
     return this.evaluateBytesView(request).slice();
+  }
+
+  /** Render the last decision, freeze it and remember it under (rule slot, variant). */
+  private cacheDecision(slot: number, variant: number): Decision {
+    const key = slot * 0x80000 + variant;
+    let decision = this.others.get(key);
+    if (decision === undefined) {
+      decision = Object.freeze(this.renderDecision());
+      this.others.set(key, decision);
+    }
+    // The per-rule slot keeps the latest variant: for a real rule it never changes.
+    if (slot >= this.byRule.length) {
+      const grown: (CachedDecision | undefined)[] = new Array(Math.max(slot + 1, this.byRule.length * 2));
+      for (let i = 0; i < this.byRule.length; i++) grown[i] = this.byRule[i];
+      this.byRule = grown;
+    }
+    this.byRule[slot] = { variant, decision };
+    return decision;
   }
 
   private renderDecision(): Decision {

@@ -23,6 +23,8 @@ export interface EngineExports {
   evaluate_tape(root: number, used: number): number;
   /** Render the last decision's JSON into the output; its length. */
   render_decision(): number;
+  /** Render the last decision's reason, a JSON string literal, into the output; its length. */
+  render_reason(): number;
   result_effect(): number;
   result_rule(): number;
   result_policy(): number;
@@ -72,9 +74,12 @@ export class Engine {
     return new Engine(instance);
   }
 
-  /** A view of the whole memory; re-created after the memory grows (which detaches old views). */
+  /**
+   * A view of the whole memory; re-created only after the memory grew. Growing detaches the old
+   * buffer and its views read as length 0, which is cheaper to test than fetching memory.buffer.
+   */
   memory(): Uint8Array {
-    if (this.bytes.buffer !== this.exports.memory.buffer) this.bytes = new Uint8Array(this.exports.memory.buffer);
+    if (this.bytes.length === 0) this.bytes = new Uint8Array(this.exports.memory.buffer);
     return this.bytes;
   }
 

@@ -595,3 +595,45 @@ export const ERROR_BY_CODE: ReadonlyMap<number, { name: ErrorName; message: stri
   [306, { name: "invalid_argument" as ErrorName, message: "invalid argument" }],
   [307, { name: "not_a_bool" as ErrorName, message: "condition is not a bool" }],
 ]);
+
+// Regex programs (docs/regex.md).
+export const REGEX_MAGIC: readonly number[] = [0x41, 0x45, 0x52, 0x58]; // "AERX"
+export const REGEX_FORMAT_VERSION = 2;
+export const REGEX_HEADER_BYTES = 56;
+export const REGEX_INSTRUCTION_BYTES = 12;
+export const REGEX_RANGE_BYTES = 8;
+export const REGEX_MAX_PROGRAM_BYTES = 65536;
+/** Byte offsets of the header fields. */
+export const RegexHeader = {
+  MAGIC: 0,
+  VERSION: 4,
+  FLAGS: 6,
+  COUNT: 8,
+  RANGE_COUNT: 12,
+  MIN_LENGTH: 16,
+  LITERAL: 20,
+  RESERVED: 21,
+  FIRST_BYTES: 24,
+} as const;
+/** Header flag masks. */
+export const RegexFlag = {
+  LITERAL: 1,
+} as const;
+export const RegexOp = {
+  MATCH: 1,
+  CHAR: 2,
+  RANGES: 3,
+  SPLIT: 4,
+  JMP: 5,
+  ASSERT: 6,
+  SAVE: 7,
+} as const;
+export const RegexAssert = {
+  begin_text: 1,
+  end_text: 2,
+  begin_line: 3,
+  end_line: 4,
+  word_boundary: 5,
+  not_word_boundary: 6,
+} as const;
+export type RegexAssertName = keyof typeof RegexAssert;

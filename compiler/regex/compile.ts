@@ -7,39 +7,21 @@
 // (x{2,4} = x x (x (x)?)?), which is why parse.ts bounds the expanded size.
 
 import {
-  parseRegex, nodeSize, isSingleCodePoint, canMatchEmpty, HEADER_BYTES, INSTRUCTION_BYTES, RANGE_BYTES,
-  type RegexNode, type AssertKind,
+  parseRegex, nodeSize, isSingleCodePoint, canMatchEmpty, type RegexNode, type CodeRange,
 } from "./parse.ts";
+import {
+  REGEX_MAGIC, REGEX_FORMAT_VERSION, REGEX_HEADER_BYTES, REGEX_INSTRUCTION_BYTES, REGEX_RANGE_BYTES,
+  RegexHeader, RegexFlag, RegexOp, RegexAssert,
+} from "../generated/bytecode.ts";
 
-/** Program magic: the ASCII bytes `AERX`. */
-export const REGEX_MAGIC = [0x41, 0x45, 0x52, 0x58] as const;
-export const REGEX_FORMAT_VERSION = 1;
+// The format's numbers live in spec/bytecode.json ("regex"); re-exported for the callers.
+export { REGEX_MAGIC, REGEX_FORMAT_VERSION, RegexOp, RegexAssert };
 
-/** Instruction opcodes (docs/regex.md; engine/regex.ts has the same numbers, a test checks). */
-export const RegexOp = {
-  MATCH: 1,
-  CHAR: 2,
-  RANGES: 3,
-  SPLIT: 4,
-  JMP: 5,
-  ASSERT: 6,
-  SAVE: 7,
-} as const;
-
-/** ASSERT kinds (the instruction's `arg` byte). */
-export const RegexAssert: Record<AssertKind, number> = {
-  begin_text: 1,
-  end_text: 2,
-  begin_line: 3,
-  end_line: 4,
-  word_boundary: 5,
-  not_word_boundary: 6,
-};
-
-interface Instruction { op: number; arg: number; a: number; b: number }
+/** One decoded instruction (12 bytes in the program). */
+export interface RegexInstruction { op: number; arg: number; a: number; b: number }
 
 class Emitter {
-  readonly code: Instruction[] = [];
+  readonly code: RegexInstruction[] = [];
   readonly ranges: (readonly [number, number])[] = [];
 
   private push(op: number, arg = 0, a = 0, b = 0): number {
@@ -137,28 +119,199 @@ export function compileRegex(pattern: string): Uint8Array {
   if (code.length !== expected.instructions + 3 || ranges.length !== expected.ranges) {
     throw new Error(`internal error: regex size estimate ${expected.instructions + 3}/${expected.ranges} differs from ${code.length}/${ranges.length}`);
   }
-  const bytes = new Uint8Array(HEADER_BYTES + code.length * INSTRUCTION_BYTES + ranges.length * RANGE_BYTES);
+  return encodeRegexProgram(code, ranges);
+}
+
+/** MIN_LENGTH of a program that can never match. */
+export const NO_MATCH_LENGTH = 0xffffffff;
+
+/** The prefilters of docs/regex.md "Prefilters", as stored in a program header. */
+export interface RegexPrefilters {
+  /** No match is shorter than this many bytes; NO_MATCH_LENGTH when the program matches nothing. */
+  minLength: number;
+  /** 32 bytes: bit `b & 7` of byte `b >> 3` is set when a match can start with byte `b`. */
+  firstBytes: Uint8Array;
+  /** A byte every match contains, or -1. */
+  literal: number;
+}
+
+/**
+ * Lay out a program (header with prefilters, instructions, range pool) from its instructions and
+ * ranges. Used by compileRegex and by tests that build programs by hand.
+ */
+export function encodeRegexProgram(code: readonly RegexInstruction[], ranges: readonly CodeRange[]): Uint8Array {
+  const pre = computePrefilters(code, ranges);
+  const bytes = new Uint8Array(REGEX_HEADER_BYTES + code.length * REGEX_INSTRUCTION_BYTES + ranges.length * REGEX_RANGE_BYTES);
   const view = new DataView(bytes.buffer);
-  bytes.set(REGEX_MAGIC, 0);
-  view.setUint16(4, REGEX_FORMAT_VERSION, true);
-  view.setUint16(6, 0, true);
-  view.setUint32(8, code.length, true);
-  view.setUint32(12, ranges.length, true);
-  let p = HEADER_BYTES;
+  bytes.set(REGEX_MAGIC, RegexHeader.MAGIC);
+  view.setUint16(RegexHeader.VERSION, REGEX_FORMAT_VERSION, true);
+  view.setUint16(RegexHeader.FLAGS, pre.literal >= 0 ? RegexFlag.LITERAL : 0, true);
+  view.setUint32(RegexHeader.COUNT, code.length, true);
+  view.setUint32(RegexHeader.RANGE_COUNT, ranges.length, true);
+  view.setUint32(RegexHeader.MIN_LENGTH, pre.minLength, true);
+  view.setUint8(RegexHeader.LITERAL, pre.literal >= 0 ? pre.literal : 0);
+  bytes.set(pre.firstBytes, RegexHeader.FIRST_BYTES);
+  let p = REGEX_HEADER_BYTES;
   for (const ins of code) {
     view.setUint8(p, ins.op);
     view.setUint8(p + 1, ins.arg);
     view.setUint16(p + 2, 0, true);
     view.setUint32(p + 4, ins.a, true);
     view.setUint32(p + 8, ins.b, true);
-    p += INSTRUCTION_BYTES;
+    p += REGEX_INSTRUCTION_BYTES;
   }
   for (const [lo, hi] of ranges) {
     view.setUint32(p, lo, true);
     view.setUint32(p + 4, hi, true);
-    p += RANGE_BYTES;
+    p += REGEX_RANGE_BYTES;
   }
   return bytes;
+}
+
+/** The prefilters stored in a program's header. */
+export function readRegexPrefilters(program: Uint8Array): RegexPrefilters {
+  const view = new DataView(program.buffer, program.byteOffset, program.byteLength);
+  const flags = view.getUint16(RegexHeader.FLAGS, true);
+  return {
+    minLength: view.getUint32(RegexHeader.MIN_LENGTH, true),
+    firstBytes: program.slice(RegexHeader.FIRST_BYTES, RegexHeader.FIRST_BYTES + 32),
+    literal: (flags & RegexFlag.LITERAL) !== 0 ? view.getUint8(RegexHeader.LITERAL) : -1,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefilters (docs/regex.md "Prefilters"). engine/regex.ts recomputes MIN_LENGTH and FIRST_BYTES
+// with the same algorithm and checks LITERAL the same way, so both sides must follow the same
+// graph: SPLIT -> a, b; JMP -> a; ASSERT, SAVE -> pc + 1 (assertions assumed to hold) at cost 0;
+// CHAR, RANGES -> pc + 1 at the UTF-8 length of their smallest code point; RANGES with no range
+// and MATCH have no successor. The walks skip targets outside the program, so a malformed
+// hand-built program (tests) gets some header instead of an exception; the engine rejects it anyway.
+
+function utf8Length(cp: number): number { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
+function leadByte(cp: number): number {
+  return cp < 0x80 ? cp : cp < 0x800 ? 0xc0 | (cp >> 6) : cp < 0x10000 ? 0xe0 | (cp >> 12) : 0xf0 | (cp >> 18);
+}
+
+/** Byte cost of the consuming instruction, or Infinity when it consumes nothing. */
+function consumeCost(ins: RegexInstruction, ranges: readonly CodeRange[]): number {
+  if (ins.op === RegexOp.CHAR) return utf8Length(ins.a);
+  if (ins.op === RegexOp.RANGES) return ins.b === 0 || !ranges[ins.a] ? Infinity : utf8Length(ranges[ins.a][0]);
+  return Infinity;
+}
+
+/** Successors of an epsilon instruction (empty for consuming instructions and MATCH). */
+function epsilonNext(ins: RegexInstruction, pc: number): number[] {
+  switch (ins.op) {
+    case RegexOp.SPLIT: return [ins.a, ins.b];
+    case RegexOp.JMP: return [ins.a];
+    case RegexOp.ASSERT: case RegexOp.SAVE: return [pc + 1];
+    default: return [];
+  }
+}
+
+/** Shortest path in bytes from pc 0 to a MATCH (Dijkstra with one bucket per distance). */
+function minMatchLength(code: readonly RegexInstruction[], ranges: readonly CodeRange[]): number {
+  const dist = new Array<number>(code.length).fill(Infinity);
+  const buckets: number[][] = [[0]];
+  dist[0] = 0;
+  if (code.length === 0) return NO_MATCH_LENGTH;
+  const relax = (pc: number, d: number): void => {
+    if (pc < code.length && d < dist[pc]) { dist[pc] = d; (buckets[d] ??= []).push(pc); }
+  };
+  for (let d = 0; d < buckets.length; d++) {
+    const bucket = buckets[d];
+    if (!bucket) continue;
+    // Cost-0 edges append to this bucket while it is read.
+    for (let i = 0; i < bucket.length; i++) {
+      const pc = bucket[i];
+      if (dist[pc] !== d) continue; // reached more cheaply since
+      const ins = code[pc];
+      if (ins.op === RegexOp.MATCH) return d;
+      if (ins.op === RegexOp.CHAR || ins.op === RegexOp.RANGES) {
+        const cost = consumeCost(ins, ranges);
+        if (cost !== Infinity) relax(pc + 1, d + cost);
+      } else {
+        for (const t of epsilonNext(ins, pc)) relax(t, d);
+      }
+    }
+  }
+  return NO_MATCH_LENGTH;
+}
+
+/** Add the UTF-8 lead bytes of every code point in [lo, hi] to the 32-byte set. */
+function addLeadBytes(set: Uint8Array, lo: number, hi: number): void {
+  const add = (first: number, last: number): void => { for (let b = first; b <= last; b++) set[b >> 3] |= 1 << (b & 7); };
+  const parts: [number, number][] = [[0, 0x7f], [0x80, 0x7ff], [0x800, 0xffff], [0x10000, 0x10ffff]];
+  for (const [from, to] of parts) {
+    const a = Math.max(lo, from), b = Math.min(hi, to);
+    if (a <= b) add(leadByte(a), leadByte(b));
+  }
+}
+
+/** Lead bytes of the consuming instructions in the epsilon closure of pc 0. */
+function firstByteSet(code: readonly RegexInstruction[], ranges: readonly CodeRange[]): Uint8Array {
+  const set = new Uint8Array(32);
+  const seen = new Uint8Array(code.length);
+  const stack = code.length > 0 ? [0] : [];
+  seen[0] = 1;
+  while (stack.length > 0) {
+    const pc = stack.pop()!;
+    const ins = code[pc];
+    if (ins.op === RegexOp.CHAR) { addLeadBytes(set, ins.a, ins.a); continue; }
+    if (ins.op === RegexOp.RANGES) {
+      for (let r = ins.a; r < ins.a + ins.b && r < ranges.length; r++) addLeadBytes(set, ranges[r][0], ranges[r][1]);
+      continue;
+    }
+    for (const t of epsilonNext(ins, pc)) if (t < code.length && !seen[t]) { seen[t] = 1; stack.push(t); }
+  }
+  return set;
+}
+
+/** True when no MATCH is reachable from pc 0 without a CHAR whose lead byte is `byte`. */
+export function regexLiteralHolds(code: readonly RegexInstruction[], byte: number): boolean {
+  const seen = new Uint8Array(code.length);
+  const stack = code.length > 0 ? [0] : [];
+  seen[0] = 1;
+  while (stack.length > 0) {
+    const pc = stack.pop()!;
+    const ins = code[pc];
+    if (ins.op === RegexOp.MATCH) return false;
+    let next: number[];
+    if (ins.op === RegexOp.CHAR) next = leadByte(ins.a) === byte ? [] : [pc + 1];
+    else if (ins.op === RegexOp.RANGES) next = ins.b === 0 ? [] : [pc + 1];
+    else next = epsilonNext(ins, pc);
+    for (const t of next) if (t < code.length && !seen[t]) { seen[t] = 1; stack.push(t); }
+  }
+  return true;
+}
+
+/**
+ * How rare a byte is in ordinary text (lower is rarer): ASCII punctuation and controls, then
+ * non-ASCII lead bytes, upper-case letters, digits, lower-case letters, and the space last.
+ */
+function commonness(byte: number): number {
+  if (byte === 0x20) return 5;
+  if (byte >= 0x61 && byte <= 0x7a) return 4;
+  if (byte >= 0x30 && byte <= 0x39) return 3;
+  if (byte >= 0x41 && byte <= 0x5a) return 2;
+  if (byte >= 0x80) return 1;
+  return 0;
+}
+
+function computePrefilters(code: readonly RegexInstruction[], ranges: readonly CodeRange[]): RegexPrefilters {
+  const minLength = minMatchLength(code, ranges);
+  const firstBytes = minLength === 0 ? new Uint8Array(32).fill(0xff) : firstByteSet(code, ranges);
+  // Candidates: lead bytes of the CHAR instructions, rarest first, then in program order.
+  const candidates: number[] = [];
+  for (const ins of code) {
+    if (ins.op === RegexOp.CHAR && !candidates.includes(leadByte(ins.a))) candidates.push(leadByte(ins.a));
+  }
+  candidates.sort((x, y) => commonness(x) - commonness(y));
+  let literal = -1;
+  if (minLength !== NO_MATCH_LENGTH) {
+    for (const byte of candidates) if (regexLiteralHolds(code, byte)) { literal = byte; break; }
+  }
+  return { minLength, firstBytes, literal };
 }
 
 /**
@@ -178,11 +331,11 @@ const ASSERT_NAMES = Object.fromEntries(Object.entries(RegexAssert).map(([k, v])
 export function disassembleRegex(program: Uint8Array): string[] {
   const view = new DataView(program.buffer, program.byteOffset, program.byteLength);
   const count = view.getUint32(8, true);
-  const rangeBase = HEADER_BYTES + count * INSTRUCTION_BYTES;
+  const rangeBase = REGEX_HEADER_BYTES + count * REGEX_INSTRUCTION_BYTES;
   const cp = (v: number): string => `U+${v.toString(16).toUpperCase().padStart(4, "0")}`;
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
-    const p = HEADER_BYTES + i * INSTRUCTION_BYTES;
+    const p = REGEX_HEADER_BYTES + i * REGEX_INSTRUCTION_BYTES;
     const op = view.getUint8(p), arg = view.getUint8(p + 1);
     const a = view.getUint32(p + 4, true), b = view.getUint32(p + 8, true);
     let text: string;
@@ -192,8 +345,8 @@ export function disassembleRegex(program: Uint8Array): string[] {
       case RegexOp.RANGES: {
         const parts: string[] = [];
         for (let r = 0; r < b; r++) {
-          const lo = view.getUint32(rangeBase + (a + r) * RANGE_BYTES, true);
-          const hi = view.getUint32(rangeBase + (a + r) * RANGE_BYTES + 4, true);
+          const lo = view.getUint32(rangeBase + (a + r) * REGEX_RANGE_BYTES, true);
+          const hi = view.getUint32(rangeBase + (a + r) * REGEX_RANGE_BYTES + 4, true);
           parts.push(lo === hi ? cp(lo) : `${cp(lo)}-${cp(hi)}`);
         }
         text = `RANGES [${parts.join(" ")}]`;

@@ -159,7 +159,7 @@ describe("parseRegex accepted syntax", () => {
 describe("compileRegex", () => {
   it("lays out a program as documented", () => {
     const program = compileRegex("a|b[c-e]*");
-    expect([...program.subarray(0, 8)]).toEqual([0x41, 0x45, 0x52, 0x58, 1, 0, 0, 0]);
+    expect([...program.subarray(0, 8)]).toEqual([0x41, 0x45, 0x52, 0x58, 2, 0, 0, 0]); // magic, version 2, no flags
     expect(disassembleRegex(program).map((l) => l.trim())).toEqual([
       "0  SAVE 0",
       "1  SPLIT 2, 4",

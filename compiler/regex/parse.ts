@@ -6,6 +6,10 @@
 //
 // Admitted syntax and the reasons for what is rejected: docs/regex.md.
 
+import {
+  REGEX_HEADER_BYTES, REGEX_INSTRUCTION_BYTES, REGEX_RANGE_BYTES, REGEX_MAX_PROGRAM_BYTES,
+} from "../generated/bytecode.ts";
+
 /** Inclusive code point range `[lo, hi]`. */
 export type CodeRange = readonly [number, number];
 
@@ -34,11 +38,11 @@ export const MAX_REPEAT = 1000;
 /** Deepest group / repetition nesting accepted (as RE2); keeps every later pass's recursion bounded. */
 export const MAX_NESTING = 1000;
 /** Largest compiled program, in bytes (docs/regex.md). */
-export const MAX_PROGRAM_BYTES = 65536;
-/** Program layout sizes (docs/regex.md); compile.ts builds exactly this many bytes. */
-export const HEADER_BYTES = 16;
-export const INSTRUCTION_BYTES = 12;
-export const RANGE_BYTES = 8;
+export const MAX_PROGRAM_BYTES = REGEX_MAX_PROGRAM_BYTES;
+/** Program layout sizes (spec/bytecode.json "regex"); compile.ts builds exactly this many bytes. */
+export const HEADER_BYTES = REGEX_HEADER_BYTES;
+export const INSTRUCTION_BYTES = REGEX_INSTRUCTION_BYTES;
+export const RANGE_BYTES = REGEX_RANGE_BYTES;
 
 const MAX_CODE_POINT = 0x10ffff;
 

@@ -4,7 +4,10 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import fc from "fast-check";
 import { compileAssemblyScript } from "../../engine/testing/compile.ts";
-import { compileRegex, RegexOp, RegexAssert, REGEX_FORMAT_VERSION } from "./compile.ts";
+import {
+  compileRegex, encodeRegexProgram, readRegexPrefilters, RegexOp, RegexAssert, REGEX_FORMAT_VERSION, NO_MATCH_LENGTH,
+} from "./compile.ts";
+import { RegexHeader, RegexFlag } from "../generated/bytecode.ts";
 import { regexToJs } from "./to-js.ts";
 import { MAX_PROGRAM_BYTES } from "./parse.ts";
 
@@ -412,19 +415,13 @@ describe("regexValidate", () => {
     }
   });
 
-  /** A hand-built program: header, then instructions [op, arg, a, b], then ranges. */
+  /** A hand-built program (header and prefilters by encodeRegexProgram), optionally patched. */
   function build(ins: [number, number, number, number][], ranges: [number, number][] = [], patch?: (v: DataView) => void): Uint8Array {
-    const bytes = new Uint8Array(16 + ins.length * 12 + ranges.length * 8);
-    const v = new DataView(bytes.buffer);
-    bytes.set([0x41, 0x45, 0x52, 0x58]);
-    v.setUint16(4, 1, true);
-    v.setUint32(8, ins.length, true);
-    v.setUint32(12, ranges.length, true);
-    ins.forEach(([op, arg, a, b], i) => { v.setUint8(16 + i * 12, op); v.setUint8(17 + i * 12, arg); v.setUint32(20 + i * 12, a, true); v.setUint32(24 + i * 12, b, true); });
-    ranges.forEach(([lo, hi], i) => { v.setUint32(16 + ins.length * 12 + i * 8, lo, true); v.setUint32(20 + ins.length * 12 + i * 8, hi, true); });
-    patch?.(v);
+    const bytes = encodeRegexProgram(ins.map(([op, arg, a, b]) => ({ op, arg, a, b })), ranges);
+    patch?.(new DataView(bytes.buffer));
     return bytes;
   }
+  const H = RegexHeader.FIRST_BYTES + 32; // first instruction
   const valid = (p: Uint8Array): boolean => { loadProgram(p); return wasm.validate(p.length) === 1; };
   const { MATCH, CHAR, RANGES, SPLIT, JMP, ASSERT, SAVE } = RegexOp;
 
@@ -435,14 +432,15 @@ describe("regexValidate", () => {
     expect(valid(new Uint8Array(0))).toBe(false);
     expect(valid(build([]))).toBe(false); // no instructions
     expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint8(0, 0x42)))).toBe(false); // magic
-    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint16(4, 2, true)))).toBe(false); // version
-    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint16(6, 1, true)))).toBe(false); // flags
+    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint16(4, 1, true)))).toBe(false); // version
+    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint16(6, 2, true)))).toBe(false); // flags
+    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint8(RegexHeader.RESERVED + 1, 1)))).toBe(false); // reserved
     expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint32(8, 2, true)))).toBe(false); // count vs length
     expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint32(8, 0x40000000, true)))).toBe(false); // overflow
     expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint32(12, 0x20000001, true)))).toBe(false);
     expect(valid(build([[0, 0, 0, 0], [MATCH, 0, 0, 0]]))).toBe(false); // unknown opcode
     expect(valid(build([[8, 0, 0, 0], [MATCH, 0, 0, 0]]))).toBe(false);
-    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint16(18, 1, true)))).toBe(false); // padding
+    expect(valid(build([[MATCH, 0, 0, 0]], [], (v) => v.setUint16(H + 2, 1, true)))).toBe(false); // padding
     expect(valid(build([[CHAR, 0, 0x110000, 0], [MATCH, 0, 0, 0]]))).toBe(false); // code point
     expect(valid(build([[CHAR, 0, 0x61, 0]]))).toBe(false); // falls off the end
     expect(valid(build([[SAVE, 0, 0, 0]]))).toBe(false);
@@ -490,6 +488,118 @@ describe("regexValidate", () => {
       const len = loadText(new Uint8Array(bytes));
       wasm.search(program.length, len);
       wasm.find(program.length, len, 0);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Prefilters (docs/regex.md "Prefilters")
+
+const utf8 = (s: string): Uint8Array => encoder.encode(s);
+const hasFirstByte = (set: Uint8Array, b: number): boolean => (set[b >> 3] & (1 << (b & 7))) !== 0;
+const firstByteChars = (set: Uint8Array): string => {
+  let out = "";
+  for (let b = 0; b < 128; b++) if (hasFirstByte(set, b)) out += String.fromCharCode(b);
+  return out;
+};
+
+describe("prefilters", () => {
+  it("computes the minimum length, first bytes and literal of known patterns", () => {
+    const ssn = readRegexPrefilters(compileRegex("\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b"));
+    expect(ssn.minLength).toBe(11);
+    expect(String.fromCharCode(ssn.literal)).toBe("-");
+    expect(firstByteChars(ssn.firstBytes)).toBe("0123456789");
+    const email = readRegexPrefilters(compileRegex("[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}"));
+    expect(email.minLength).toBe(6);
+    expect(String.fromCharCode(email.literal)).toBe("@");
+    const card = readRegexPrefilters(compileRegex("\\b[0-9]{4}(?:[ -]?[0-9]{4}){3}\\b"));
+    expect(card.minLength).toBe(16);
+    expect(card.literal).toBe(-1); // the separators are optional
+    expect(readRegexPrefilters(compileRegex("a|bc")).minLength).toBe(1);
+    expect(readRegexPrefilters(compileRegex("é+x")).minLength).toBe(3);
+    expect(readRegexPrefilters(compileRegex("😀")).minLength).toBe(4);
+    expect([...readRegexPrefilters(compileRegex("é|b")).firstBytes].flatMap((v, i) => [0, 1, 2, 3, 4, 5, 6, 7].filter((k) => v & (1 << k)).map((k) => i * 8 + k))).toEqual([0x62, 0xc3]);
+    expect(firstByteChars(readRegexPrefilters(compileRegex("(?i)k")).firstBytes)).toBe("Kk"); // and U+212A's 0xE2
+    expect(hasFirstByte(readRegexPrefilters(compileRegex("(?i)k")).firstBytes, 0xe2)).toBe(true);
+    expect(firstByteChars(readRegexPrefilters(compileRegex("(?:^|x)\\by")).firstBytes)).toBe("xy");
+    // Nullable patterns: no length bound, every byte may start a match.
+    for (const p of ["a*", "", "\\b", "(a|)", "x?y?"]) {
+      const pf = readRegexPrefilters(compileRegex(p));
+      expect(pf.minLength, p).toBe(0);
+      expect([...pf.firstBytes].every((b) => b === 0xff), p).toBe(true);
+    }
+    expect(readRegexPrefilters(compileRegex("[^\\x00-\\x{10FFFF}]")).minLength).toBe(NO_MATCH_LENGTH);
+    expect(readRegexPrefilters(compileRegex("a[^\\x00-\\x{10FFFF}]|b")).minLength).toBe(1);
+  });
+
+  it("chooses a rare literal byte that every match must contain, or none", () => {
+    const literal = (p: string): string | null => {
+      const l = readRegexPrefilters(compileRegex(p)).literal;
+      return l < 0 ? null : String.fromCharCode(l);
+    };
+    expect(literal("^SUPP-[0-9]{4}$")).toBe("-"); // punctuation before upper-case letters
+    expect(literal("abc")).toBe("a");
+    expect(literal("a|b")).toBeNull();
+    expect(literal("(?:xa|ya)z")).toBe("a");
+    expect(literal("x(?:a|b)*y")).toBe("x");
+    expect(literal("a*b")).toBe("b");
+    expect(literal("[ab]")).toBeNull();
+    expect(literal("(?i)a")).toBeNull();
+  });
+
+  it("never rule out a real match (JavaScript finds every match the engine must report)", () => {
+    fc.assert(fc.property(agreeingPattern(true), text, (gen, s) => {
+      const program = compileRegex(gen.pattern);
+      const pf = readRegexPrefilters(program);
+      const re = regexToJs(gen.pattern, "g");
+      // The leftmost match from every code point boundary.
+      for (const from of boundaries(s)) {
+        re.lastIndex = from;
+        const m = re.exec(s);
+        if (!m) continue;
+        const bytes = utf8(m[0]);
+        expect(bytes.length).toBeGreaterThanOrEqual(pf.minLength);
+        if (pf.minLength > 0) expect(hasFirstByte(pf.firstBytes, bytes[0])).toBe(true);
+        if (pf.literal >= 0) expect(bytes.includes(pf.literal)).toBe(true);
+      }
+    }), { numRuns: RUNS });
+  });
+
+  it("skip to the right place: finds near the end of the text and after long non-starting runs", () => {
+    expect(vm("ab", "xxab", 3).find).toBeNull();
+    expect(vm("ab", "xxab", 2).find).toEqual([2, 4]);
+    expect(vm("ab", "xxa", 0).find).toBeNull();
+    expect(vm("[0-9]{3}-", "abc 12-123-", 0).find).toEqual([7, 11]);
+    expect(vm("b+", "a".repeat(1000) + "bb", 0).find).toEqual([1000, 1002]);
+    expect(vm("\\bé", "xé é", 0).find).toEqual([1, 3]); // x is a word character, é is not
+    expect(vm("x*y", "aaay", 0).find).toEqual([3, 4]);
+    expect(vm("(?:a|b)x|c", "zzbcx", 0).find).toEqual([3, 4]);
+    expect(vm("@", "no at sign here", 0).search).toBe(false);
+    expect(vm("a@b", "a@b", 1).find).toBeNull();
+  });
+
+  it("are checked by the validator: a header that disagrees with the instructions is rejected", () => {
+    const valid = (p: Uint8Array): boolean => { loadProgram(p); return wasm.validate(p.length) === 1; };
+    for (const pattern of ["\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b", "a|bc", "é+x", "[a-c]*@", "x?y?"]) {
+      const program = compileRegex(pattern);
+      expect(valid(program), pattern).toBe(true);
+      const pf = readRegexPrefilters(program);
+      const patched = (f: (v: DataView, bytes: Uint8Array) => void): Uint8Array => {
+        const copy = program.slice();
+        f(new DataView(copy.buffer), copy);
+        return copy;
+      };
+      expect(valid(patched((v) => v.setUint32(RegexHeader.MIN_LENGTH, pf.minLength + 1, true))), pattern).toBe(false);
+      if (pf.minLength > 0) expect(valid(patched((v) => v.setUint32(RegexHeader.MIN_LENGTH, pf.minLength - 1, true))), pattern).toBe(false);
+      for (const bit of [0, 0x30, 0x61, 0xc3, 0xff]) {
+        expect(valid(patched((_, b) => { b[RegexHeader.FIRST_BYTES + (bit >> 3)] ^= 1 << (bit & 7); })), `${pattern} bit ${bit}`).toBe(false);
+      }
+      // A literal that is not on every path, a literal byte without the flag, an unflagged literal.
+      expect(valid(patched((v) => { v.setUint16(RegexHeader.FLAGS, RegexFlag.LITERAL, true); v.setUint8(RegexHeader.LITERAL, 0x7e); })), pattern).toBe(false);
+      if (pf.literal >= 0) {
+        expect(valid(patched((v) => v.setUint16(RegexHeader.FLAGS, 0, true))), pattern).toBe(false);
+        expect(valid(patched((v) => { v.setUint16(RegexHeader.FLAGS, 0, true); v.setUint8(RegexHeader.LITERAL, 0); })), pattern).toBe(true);
+      }
     }
   });
 });

@@ -369,3 +369,36 @@ export function effectName(effect: u8): string {
     default: return "deny";
   }
 }
+
+// Regex programs (docs/regex.md).
+export const REGEX_MAGIC: u32 = 0x58524541; // "AERX" little-endian
+export const REGEX_FORMAT_VERSION: u16 = 2;
+export const REGEX_HEADER_BYTES: u32 = 56;
+export const REGEX_INSTRUCTION_BYTES: u32 = 12;
+export const REGEX_RANGE_BYTES: u32 = 8;
+export const REGEX_MAX_PROGRAM_BYTES: u32 = 65536;
+export const REGEX_AT_MAGIC: u32 = 0;
+export const REGEX_AT_VERSION: u32 = 4;
+export const REGEX_AT_FLAGS: u32 = 6;
+export const REGEX_AT_COUNT: u32 = 8;
+export const REGEX_AT_RANGE_COUNT: u32 = 12;
+export const REGEX_AT_MIN_LENGTH: u32 = 16;
+export const REGEX_AT_LITERAL: u32 = 20;
+export const REGEX_AT_RESERVED: u32 = 21;
+export const REGEX_AT_FIRST_BYTES: u32 = 24;
+export const REGEX_FLAG_LITERAL: u16 = 1;
+export const REGEX_FLAGS_KNOWN: u16 = 1;
+export const REGEX_OP_MATCH: u8 = 1;
+export const REGEX_OP_CHAR: u8 = 2;
+export const REGEX_OP_RANGES: u8 = 3;
+export const REGEX_OP_SPLIT: u8 = 4;
+export const REGEX_OP_JMP: u8 = 5;
+export const REGEX_OP_ASSERT: u8 = 6;
+export const REGEX_OP_SAVE: u8 = 7;
+export const REGEX_ASSERT_BEGIN_TEXT: u8 = 1;
+export const REGEX_ASSERT_END_TEXT: u8 = 2;
+export const REGEX_ASSERT_BEGIN_LINE: u8 = 3;
+export const REGEX_ASSERT_END_LINE: u8 = 4;
+export const REGEX_ASSERT_WORD_BOUNDARY: u8 = 5;
+export const REGEX_ASSERT_NOT_WORD_BOUNDARY: u8 = 6;
+export const REGEX_ASSERT_MAX: u8 = 6;

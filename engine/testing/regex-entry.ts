@@ -1,10 +1,13 @@
 // Test entry for engine/regex.ts: exports the validator and the VM over two growable buffers
 // that a test fills with a program and a UTF-8 string (compiler/regex/vm.test.ts).
+import { regexValidate, regexSearch, regexFind, REGEX_VERSION, MAX_PROGRAM_BYTES } from "../regex";
 import {
-  regexValidate, regexSearch, regexFind, REGEX_VERSION, MAX_PROGRAM_BYTES,
-  OP_MATCH, OP_CHAR, OP_RANGES, OP_SPLIT, OP_JMP, OP_ASSERT, OP_SAVE,
-  ASSERT_BEGIN_TEXT, ASSERT_END_TEXT, ASSERT_BEGIN_LINE, ASSERT_END_LINE, ASSERT_WORD_BOUNDARY, ASSERT_NOT_WORD_BOUNDARY,
-} from "../regex";
+  REGEX_OP_MATCH as OP_MATCH, REGEX_OP_CHAR as OP_CHAR, REGEX_OP_RANGES as OP_RANGES, REGEX_OP_SPLIT as OP_SPLIT,
+  REGEX_OP_JMP as OP_JMP, REGEX_OP_ASSERT as OP_ASSERT, REGEX_OP_SAVE as OP_SAVE,
+  REGEX_ASSERT_BEGIN_TEXT as ASSERT_BEGIN_TEXT, REGEX_ASSERT_END_TEXT as ASSERT_END_TEXT,
+  REGEX_ASSERT_BEGIN_LINE as ASSERT_BEGIN_LINE, REGEX_ASSERT_END_LINE as ASSERT_END_LINE,
+  REGEX_ASSERT_WORD_BOUNDARY as ASSERT_WORD_BOUNDARY, REGEX_ASSERT_NOT_WORD_BOUNDARY as ASSERT_NOT_WORD_BOUNDARY,
+} from "../generated/bytecode";
 import { arenaReset } from "../arena";
 
 let progPtr: usize = 0;
@@ -24,7 +27,7 @@ export function textBuffer(cap: u32): usize {
   return textPtr;
 }
 
-export function validate(progLen: u32): bool { return regexValidate(programBuffer(0), progLen); }
+export function validate(progLen: u32): bool { arenaReset(); return regexValidate(programBuffer(0), progLen); }
 
 export function search(progLen: u32, textLen: u32): bool {
   arenaReset();
