@@ -92,9 +92,13 @@ export function outI64(v: i64): void {
   } else outU64(<u64>v);
 }
 
-/** 16 lower-case hex digits of a double's IEEE 754 bits (value JSON). */
+/**
+ * 16 lower-case hex digits of a double's IEEE 754 bits (value JSON). Every NaN is written as the
+ * canonical quiet NaN 7ff8000000000000: wasm leaves the sign and payload of a computed NaN to the
+ * CPU, and every host must write the same bytes.
+ */
 export function outDoubleBits(d: f64): void {
-  const bits = reinterpret<u64>(d);
+  const bits = d != d ? <u64>0x7ff8000000000000 : reinterpret<u64>(d);
   for (let s = 60; s >= 0; s -= 4) outByte(<u8>HEX.charCodeAt(<i32>((bits >> <u64>s) & 15)));
 }
 
