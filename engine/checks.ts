@@ -28,17 +28,32 @@ XK4n10n2n YE4a4n18c YT5n5n11c2n";
 @inline function isDigit(c: u32): bool { return c - 0x30 < 10; }
 @inline function isUpper(c: u32): bool { return c - 0x41 < 26; }
 
-/** Index in IBAN_BBAN_FORMATS of the first format item for country `a b`, or -1. */
-function ibanFormatStart(a: u32, b: u32): i32 {
-  const table = IBAN_BBAN_FORMATS;
-  const n = table.length;
+/** Code unit `i` of IBAN_BBAN_FORMATS, read straight from its static data (no bounds check: callers stay inside). */
+@inline function formatAt(i: i32): u32 {
+  return <u32>load<u16>(changetype<usize>(IBAN_BBAN_FORMATS) + (<usize>i << 1));
+}
+
+/** Start of each country's format items, indexed by (a - 'A') * 26 + (b - 'A'); -1 for none. Built once. */
+const COUNTRY_FORMAT_START = new StaticArray<i16>(26 * 26);
+let countryIndexBuilt = false;
+
+function buildCountryIndex(): void {
+  for (let k = 0; k < 26 * 26; k++) unchecked(COUNTRY_FORMAT_START[k] = -1);
+  const n = IBAN_BBAN_FORMATS.length;
   let i = 0;
   while (i + 1 < n) {
-    if (<u32>table.charCodeAt(i) == a && <u32>table.charCodeAt(i + 1) == b) return i + 2;
-    while (i < n && table.charCodeAt(i) != 0x20) i++;
+    const a = formatAt(i) - 0x41, b = formatAt(i + 1) - 0x41;
+    if (a < 26 && b < 26) unchecked(COUNTRY_FORMAT_START[a * 26 + b] = <i16>(i + 2));
+    while (i < n && formatAt(i) != 0x20) i++;
     i++;
   }
-  return -1;
+  countryIndexBuilt = true;
+}
+
+/** Index in IBAN_BBAN_FORMATS of the first format item for country `a b` (upper-case letters), or -1. */
+function ibanFormatStart(a: u32, b: u32): i32 {
+  if (!countryIndexBuilt) buildCountryIndex();
+  return <i32>unchecked(COUNTRY_FORMAT_START[(a - 0x41) * 26 + (b - 0x41)]);
 }
 
 /**
@@ -63,13 +78,14 @@ export function isIban(p: usize, n: u32): bool {
   const start = ibanFormatStart(a, b);
   if (start < 0) return false;
   // Walk the format items against the BBAN.
-  const table = IBAN_BBAN_FORMATS;
+  const end = IBAN_BBAN_FORMATS.length;
   let pos: u32 = 4;
   let t = start;
-  while (t < table.length && table.charCodeAt(t) != 0x20) {
+  while (t < end && formatAt(t) != 0x20) {
     let count: u32 = 0;
-    while (isDigit(<u32>table.charCodeAt(t))) { count = count * 10 + <u32>table.charCodeAt(t) - 0x30; t++; }
-    const kind = table.charCodeAt(t);
+    while (t < end && isDigit(formatAt(t))) { count = count * 10 + formatAt(t) - 0x30; t++; }
+    if (t >= end) return false;
+    const kind = formatAt(t);
     t++;
     for (let k: u32 = 0; k < count; k++) {
       if (pos >= len) return false;
