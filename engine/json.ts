@@ -12,7 +12,7 @@
 // Every byte read is preceded by a bounds check; the code never traps on any input.
 
 import { arenaAlloc } from "./arena";
-import { outAscii, outByte, outReset, outU64 } from "./out";
+import { outAscii, outByte, outJsonStringContent, outReset, outU64 } from "./out";
 import {
   ERR_DUPLICATE_KEY, ERR_INVALID_JSON, ERR_INVALID_UTF8, ERR_REQUEST_TOO_LARGE, ERR_TOO_DEEP,
   ERR_TOO_MANY_VALUES, MAX_JSON_DEPTH, MAX_JSON_NODES, MAX_REQUEST_BYTES, errorMessage, errorName,
@@ -456,23 +456,6 @@ export function setJsonRoot(node: usize): void {
 
 // ---------------------------------------------------------------------------------------------
 // Error JSON
-
-/** Write bytes as the inside of a JSON string (escaped as JSON.stringify does, no quotes). */
-export function outJsonStringContent(ptr: usize, n: usize): void {
-  for (let i: usize = 0; i < n; i++) {
-    const c = load<u8>(ptr + i);
-    if (c == 0x22 || c == 0x5c) { outByte(0x5c); outByte(c); }
-    else if (c < 0x20) {
-      outByte(0x5c);
-      if (c == 0x08) outByte(0x62);
-      else if (c == 0x0c) outByte(0x66);
-      else if (c == 0x0a) outByte(0x6e);
-      else if (c == 0x0d) outByte(0x72);
-      else if (c == 0x09) outByte(0x74);
-      else { outAscii("u00"); outHexByte(c); }
-    } else outByte(c);
-  }
-}
 
 function outHexByte(b: u8): void {
   const hi = b >> 4, lo = b & 15;

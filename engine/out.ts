@@ -43,13 +43,11 @@ export function outAscii(s: string): void {
 
 const HEX = "0123456789abcdef";
 
-/** Write UTF-8 bytes as a JSON string literal, escaped as JSON.stringify does. */
-export function outJsonString(ptr: usize, n: usize): void {
-  outByte(0x22);
+/** Write UTF-8 bytes as the inside of a JSON string (escaped as JSON.stringify does, no quotes). */
+export function outJsonStringContent(ptr: usize, n: usize): void {
   for (let i: usize = 0; i < n; i++) {
     const c = load<u8>(ptr + i);
-    if (c == 0x22) { outByte(0x5c); outByte(0x22); }
-    else if (c == 0x5c) { outByte(0x5c); outByte(0x5c); }
+    if (c == 0x22 || c == 0x5c) { outByte(0x5c); outByte(c); }
     else if (c < 0x20) {
       outByte(0x5c);
       if (c == 0x08) outByte(0x62);
@@ -63,6 +61,12 @@ export function outJsonString(ptr: usize, n: usize): void {
       }
     } else outByte(c);
   }
+}
+
+/** Write UTF-8 bytes as a JSON string literal, escaped as JSON.stringify does. */
+export function outJsonString(ptr: usize, n: usize): void {
+  outByte(0x22);
+  outJsonStringContent(ptr, n);
   outByte(0x22);
 }
 

@@ -8,7 +8,7 @@ import {
   errorName, errorMessage, effectName,
 } from "./generated/bytecode";
 import { outReset, outByte, outBytes, outAscii, outJsonString, outJsonAscii, outU64, outI64, outDoubleBits, outLen } from "./out";
-import { outJsonStringContent } from "./json";
+import { outJsonStringContent } from "./out";
 import {
   Bundle, NONE, ruleRec, policyRec, strAddr, strLength, findSite,
   R_ID, R_REASON, R_EFFECT, R_DBG_FILE, R_DBG_LINE, R_DBG_COL, P_NAME, P_VERSION,

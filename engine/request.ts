@@ -8,14 +8,13 @@
 // `override_token` (string).
 
 import { arenaAlloc, arenaMark, arenaRelease } from "./arena";
-import { outAscii, outByte, outReset } from "./out";
+import { outAscii, outByte, outJsonStringContent, outReset } from "./out";
 import {
   ERR_DUPLICATE_KEY, ERR_INVALID_REQUEST, ERR_INVALID_UTF8, ERR_TOO_DEEP, ERR_TOO_MANY_VALUES,
   MAX_JSON_DEPTH, MAX_JSON_NODES,
 } from "./generated/bytecode";
 import {
-  JsonErrorDetail, jsonErrorCode, outJsonStringContent, setJsonError, setJsonRoot, setTapeError,
-  writeJsonError,
+  JsonErrorDetail, jsonErrorCode, setJsonError, setJsonRoot, setTapeError, writeJsonError,
 } from "./json";
 import { scanNumber } from "./json-number";
 import {
