@@ -8,6 +8,14 @@
 // With --runtime stub, heap.alloc is a bump allocator that never frees, so the arena takes one
 // chunk from it and, when a call needs more, a chunk twice as large (the old one stays valid for
 // the rest of that call and is abandoned afterwards: waste is bounded by the largest call).
+//
+// The arena also keeps the evaluation budget of docs/semantics.md "Limits": every computed string
+// or list of one evaluation (and every DLP rewrite and redaction record) is charged with
+// chargeValue before it is allocated, so no policy and request can make one call outgrow the
+// 4 GiB of wasm32 memory (heap.alloc would trap). Scratch that is released before the operation
+// returns (arenaMark / arenaRelease) is not charged: it never accumulates.
+
+import { MAX_VALUE_BYTES, MAX_EVAL_BYTES } from "./generated/bytecode";
 
 let chunkStart: usize = 0;
 let chunkEnd: usize = 0;
@@ -26,8 +34,33 @@ function ensureChunk(): void {
   }
 }
 
-/** Forget everything allocated since the last reset. */
+/** Bytes charged by chargeValue since the last arenaReset (the current evaluation). */
+let evalBytes: u64 = 0;
+
+/**
+ * Charge a computed value of `bytes` (a string's UTF-8 length, a list's count x 16) to the
+ * current evaluation. False, and nothing charged, when the value is larger than MAX_VALUE_BYTES
+ * or the evaluation's total would pass MAX_EVAL_BYTES: the caller then yields value_too_large.
+ */
+export function chargeValue(bytes: u64): bool {
+  if (bytes > <u64>MAX_VALUE_BYTES || evalBytes + bytes > <u64>MAX_EVAL_BYTES) return false;
+  evalBytes += bytes;
+  return true;
+}
+
+/**
+ * Charge `bytes` to the evaluation's total only (no per-value limit): for redaction records,
+ * whose size the request and the bundle fix but whose number they multiply.
+ */
+export function chargeTotal(bytes: u64): bool {
+  if (evalBytes + bytes > <u64>MAX_EVAL_BYTES) return false;
+  evalBytes += bytes;
+  return true;
+}
+
+/** Forget everything allocated since the last reset, and start a new evaluation budget. */
 export function arenaReset(): void {
+  evalBytes = 0;
   ensureChunk();
   if (pendingStart != 0) {
     chunkStart = pendingStart;

@@ -8,9 +8,16 @@
 // INVARIANT: everything allocated here is arena memory of the current call; the params tape is
 // modified in place only after every rule ran (redacted values become KIND_REDACTED Nodes, DLP
 // rewrites a string Node's bytes), so evaluation never sees a redacted value.
+//
+// INVARIANT: redaction is charged to the evaluation budget (arena.ts): every DLP-rewritten string
+// with chargeValue, every redaction record with chargeTotal(REDACTION_CHARGE + path bytes). Paths
+// repeat every ancestor key, so without the charge a request with a long key above many matching
+// strings would ask for far more memory than wasm32 has. Over the budget the decision fails
+// closed (docs/semantics.md "Limits").
 
 import {
   EFFECT_ALLOW, EFFECT_SANITIZE, EFFECT_DENY, MODE_SHADOW, MODE_ENFORCE, ERR_NOT_A_BOOL,
+  ERR_VALUE_TOO_LARGE,
 } from "./generated/bytecode";
 import {
   Bundle, NONE, ruleRec, policyRec, strAddr, strLength, symbolOf, keyEntry,
@@ -18,7 +25,7 @@ import {
 } from "./loader";
 import { runRule, setRequestVars } from "./vm";
 import { TAG_BOOL, TAG_ERROR, tagOf, boolOf, copySlot, setError } from "./values";
-import { arenaAlloc } from "./arena";
+import { arenaAlloc, chargeValue, chargeTotal } from "./arena";
 import {
   KIND_STRING, KIND_ARRAY, KIND_OBJECT, nodeKind, stringPtr, stringLen, containerCount,
   arrayElement, objectMember, memberKeyPtr, memberKeyLen, memberValue, objectGet, bytesEqual,
@@ -46,6 +53,8 @@ export const REASON_DEFAULT_DENY: i32 = 5;
 export const REASON_DEFAULT_ALLOW: i32 = 6;
 export const REASON_DEFAULT_SHADOW: i32 = 7;
 export const REASON_DLP: i32 = 8;           // decRef: the DLP pattern
+/** Deny: DLP pattern decRef went over the evaluation budget (``redaction by `dlp:{name}` failed: ...``). */
+export const REASON_DLP_FAILED: i32 = 9;
 
 // Shadow entry kinds (entry: u32 ref, u8 kind, u8 effect; 8 bytes).
 export const SHADOW_RULE: u8 = 0;
@@ -55,6 +64,8 @@ export const SHADOW_DEFAULT: u8 = 3;
 
 // Redaction entry (16 bytes): u32 path address, u32 path length, u32 ref, u32 kind (0 rule, 1 DLP).
 export const REDACTION_SIZE: usize = 16;
+/** What one redaction record costs the evaluation budget besides its path's bytes (docs/semantics.md). */
+export const REDACTION_CHARGE: u64 = 16;
 
 // ---- the last decision --------------------------------------------------------------------------
 
@@ -350,9 +361,15 @@ export function decide(b: Bundle): void {
   }
 
   if (decEffect == EFFECT_ALLOW || decEffect == EFFECT_SANITIZE) {
-    for (let i: u32 = 0; i < sanitizerCount; i++) applyRedactPaths(b, load<u32>(sanitizers + (<usize>i << 2)));
+    let failedRule: i64 = -1;
+    for (let i: u32 = 0; i < sanitizerCount; i++) {
+      const r = load<u32>(sanitizers + (<usize>i << 2));
+      if (!applyRedactPaths(b, r)) { failedRule = r; break; }
+    }
     let firstDlp: i64 = -1;
-    for (let d: u32 = 0; d < b.dlpCount; d++) {
+    let failedDlp: i64 = -1;
+    dlpFailed = false;
+    for (let d: u32 = 0; d < b.dlpCount && failedRule < 0; d++) {
       const rec = b.dlpBase + <usize>d * 11;
       const rx = b.regexTab + (<usize>load<u32>(rec, 4) << 3);
       dlpProg = <usize>load<u32>(rx);
@@ -370,10 +387,28 @@ export function decide(b: Bundle): void {
       } else {
         dlpShadow = false;
         if (params != 0) walkStrings(params, 0);
+        if (dlpFailed) { failedDlp = d; break; }
         if (dlpMatched && firstDlp < 0) firstDlp = d;
       }
     }
-    if (decEffect == EFFECT_ALLOW && redactionCount > 0 && firstDlp >= 0) {
+    if (failedRule >= 0) {
+      // Fail closed like a rule whose condition errs, at the rule's position.
+      const rec = ruleRec(b, <u32>failedRule);
+      decEffect = EFFECT_DENY;
+      decRule = <i32>failedRule;
+      decPolicy = <u32>load<u16>(rec + R_POLICY);
+      decReason = REASON_FAILED;
+      decEnforced = true;
+      setError(FAILED_ERROR, ERR_VALUE_TOO_LARGE, 255, 0xffffffff, 0, 0);
+    } else if (failedDlp >= 0) {
+      const rec = b.dlpBase + <usize>failedDlp * 11;
+      decEffect = EFFECT_DENY;
+      decRule = RULE_DLP;
+      decRef = <u32>failedDlp;
+      decPolicy = <u32>load<u16>(rec, 8);
+      decReason = REASON_DLP_FAILED;
+      decEnforced = true;
+    } else if (decEffect == EFFECT_ALLOW && redactionCount > 0 && firstDlp >= 0) {
       const rec = b.dlpBase + <usize>firstDlp * 11;
       decEffect = EFFECT_SANITIZE;
       decRule = RULE_DLP;
@@ -390,8 +425,11 @@ export function decide(b: Bundle): void {
 
 const REDACTED_TEXT: usize = memory.data<u8>([0x5b, 0x52, 0x45, 0x44, 0x41, 0x43, 0x54, 0x45, 0x44, 0x5d]); // [REDACTED]
 
-/** Replace the value at each redact path of rule `r` (if present) and record it. */
-function applyRedactPaths(b: Bundle, r: u32): void {
+/**
+ * Replace the value at each redact path of rule `r` (if present) and record it. False when a
+ * record does not fit in the evaluation budget (the decision then fails closed).
+ */
+function applyRedactPaths(b: Bundle, r: u32): bool {
   const params = decParams;
   let p = <usize>load<u32>(ruleRec(b, r) + R_REDACT);
   const count = <u32>load<u16>(p);
@@ -421,8 +459,10 @@ function applyRedactPaths(b: Bundle, r: u32): void {
       const str = load<u32>(first + (<usize>s << 2));
       pathKey(strAddr(b, str), strLength(b, str));
     }
+    if (!chargeTotal(REDACTION_CHARGE + <u64>pathLen)) return false;
     addRedaction(pathBuf, pathLen, r, 0);
   }
+  return true;
 }
 
 // Path text under construction: "params" + steps. Rebuilt from the step stack when needed.
@@ -509,6 +549,8 @@ let dlpNameLen: u32 = 0;
 let dlpIndex: u32 = 0;
 let dlpShadow = false;
 let dlpMatched = false;
+/** Set when the current (enforced) pattern went over the evaluation budget: the walk stops. */
+let dlpFailed = false;
 const STEPS: usize = memory.data(12 * 80);
 
 /** Visit every string value below `node` in document order, depth first. */
@@ -519,7 +561,7 @@ function walkStrings(node: usize, depth: u32): void {
   if (k == KIND_OBJECT) {
     const n = containerCount(node);
     for (let i: u32 = 0; i < n; i++) {
-      if (dlpShadow && dlpMatched) return;
+      if ((dlpShadow && dlpMatched) || dlpFailed) return;
       const m = objectMember(node, i);
       const s = STEPS + <usize>depth * 12;
       store<u32>(s, 0); store<u32>(s, <u32>memberKeyPtr(m), 4); store<u32>(s, memberKeyLen(m), 8);
@@ -528,7 +570,7 @@ function walkStrings(node: usize, depth: u32): void {
   } else if (k == KIND_ARRAY) {
     const n = containerCount(node);
     for (let i: u32 = 0; i < n; i++) {
-      if (dlpShadow && dlpMatched) return;
+      if ((dlpShadow && dlpMatched) || dlpFailed) return;
       const s = STEPS + <usize>depth * 12;
       store<u32>(s, 1); store<u32>(s, i, 4);
       visit(arrayElement(node, i), depth + 1);
@@ -577,7 +619,8 @@ function scanString(node: usize, depth: u32): void {
     r = nextMatch(s, n, end);
   }
   outLen += <u64>(n - last);
-  if (outLen > 0xffffffff) outLen = 0xffffffff; // unreachable for requests of at most 1 MiB
+  // Charged before allocating: each pass can multiply a string's length by the replacement's.
+  if (!chargeValue(outLen)) { dlpFailed = true; return; }
   const dst = arenaAlloc(<usize>outLen);
   let w: usize = 0;
   last = 0;
@@ -604,6 +647,7 @@ function scanString(node: usize, depth: u32): void {
     if (load<u32>(st) == 0) pathKey(<usize>load<u32>(st, 4), load<u32>(st, 8));
     else pathIndex(load<u32>(st, 4));
   }
+  if (!chargeTotal(REDACTION_CHARGE + <u64>pathLen)) { dlpFailed = true; return; }
   addRedaction(pathBuf, pathLen, dlpIndex, 1);
 }
 

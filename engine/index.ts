@@ -14,7 +14,7 @@ import { parseJson, jsonRoot, writeJsonError } from "./json";
 import { validateRequest, validateTape, writeRequestError, reqAgent, reqTool, reqAction, reqParams, reqContext } from "./request";
 import {
   decide, clearDecision, decEffect, decRule, decPolicy, decEnforced, decReason, shadowCount,
-  REASON_FAILED, REASON_EGRESS_SHAPE, REASON_EGRESS_URL, REASON_EGRESS_HOST,
+  REASON_FAILED, REASON_DLP_FAILED, REASON_EGRESS_SHAPE, REASON_EGRESS_URL, REASON_EGRESS_HOST,
 } from "./decide";
 import { EFFECT_SANITIZE } from "./generated/bytecode";
 import { renderDecision, renderReason, renderValue } from "./render";
@@ -124,7 +124,7 @@ export function result_flags(): i32 {
   let f: i32 = decEnforced ? 1 : 0;
   if (shadowCount > 0) f |= 2;
   if (decEffect == EFFECT_SANITIZE) f |= 4;
-  if (decReason == REASON_FAILED || decReason == REASON_EGRESS_SHAPE || decReason == REASON_EGRESS_URL || decReason == REASON_EGRESS_HOST) f |= 8;
+  if (decReason == REASON_FAILED || decReason == REASON_DLP_FAILED || decReason == REASON_EGRESS_SHAPE || decReason == REASON_EGRESS_URL || decReason == REASON_EGRESS_HOST) f |= 8;
   return f;
 }
 

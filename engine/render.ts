@@ -18,7 +18,7 @@ import {
   egressTextPtr, egressTextLen, FAILED_ERROR, shadowPtr, shadowCount, redactionPtr, redactionCount,
   REDACTION_SIZE, KIND_REDACTED, RULE_DEFAULT, RULE_EGRESS, RULE_DLP,
   REASON_RULE, REASON_FAILED, REASON_EGRESS_SHAPE, REASON_EGRESS_URL, REASON_EGRESS_HOST,
-  REASON_DEFAULT_DENY, REASON_DEFAULT_ALLOW, REASON_DEFAULT_SHADOW, REASON_DLP,
+  REASON_DEFAULT_DENY, REASON_DEFAULT_ALLOW, REASON_DEFAULT_SHADOW, REASON_DLP, REASON_DLP_FAILED,
   SHADOW_RULE, SHADOW_EGRESS, SHADOW_DLP,
 } from "./decide";
 import { OPN_FIELD, opName } from "./vm";
@@ -100,6 +100,10 @@ function outReason(b: Bundle): void {
     outAscii("sensitive data redacted by `dlp:");
     outBundleString(b, load<u32>(b.dlpBase + <usize>decRef * 11));
     outByte(0x60);
+  } else if (decReason == REASON_DLP_FAILED) {
+    outAscii("redaction by `dlp:");
+    outBundleString(b, load<u32>(b.dlpBase + <usize>decRef * 11));
+    outAscii("` failed: value is larger than the limit");
   }
   outByte(0x22);
 }

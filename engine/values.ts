@@ -68,9 +68,16 @@ export const TAG_ERROR: u8 = 8;
   store<u64>(s, <u64>TAG_STRING); store<u32>(s, <u32>ptr, 8); store<u32>(s, len, 12);
 }
 // @ts-ignore: decorator
-@inline export function setVList(s: usize, ptr: usize, count: u32): void {
-  store<u64>(s, <u64>TAG_VLIST); store<u32>(s, <u32>ptr, 8); store<u32>(s, count, 12);
+@inline export function setVList(s: usize, ptr: usize, count: u32, depth: u32 = 1): void {
+  store<u64>(s, <u64>TAG_VLIST); store<u32>(s, depth, 4); store<u32>(s, <u32>ptr, 8); store<u32>(s, count, 12);
 }
+/**
+ * How deeply list literals are nested inside a computed list (+4 of its slot); 0 for any other
+ * value. INVARIANT: at most MAX_JSON_DEPTH, so the recursive equality and rendering of values
+ * (request lists are themselves at most that deep) stay shallow even for a hand-made bundle.
+ */
+// @ts-ignore: decorator
+@inline export function vlistDepth(s: usize): u32 { return load<u8>(s) == TAG_VLIST ? load<u32>(s, 4) : 0; }
 // @ts-ignore: decorator
 @inline export function setMap(s: usize, node: usize): void {
   store<u64>(s, <u64>TAG_MAP); store<u64>(s, <u64>node, 8);

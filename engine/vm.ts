@@ -7,6 +7,14 @@
 // stack. The loader proved, per rule, that the stack depth at every instruction is static, never
 // underflows and never exceeds MAX_STACK, and that every operand index is in range, so the loop
 // does no checks of its own. Semantics: docs/semantics.md. Only arena memory is allocated.
+//
+// INVARIANT: every value the VM computes into the arena (a `+` result, a list literal, lowerAscii,
+// string(int), a url() part) is charged to the evaluation budget (arena.ts chargeValue) before it
+// is allocated; over the budget the result is value_too_large. Scratch that an operation needs
+// only while it runs (regex threads, KMP tables, URL parsing, number parsing) is released before
+// it returns. So the arena of one evaluation stays below a few times MAX_EVAL_BYTES plus a bounded
+// multiple of the request and bundle sizes, and heap.alloc can never be asked for more than wasm32
+// memory holds (which would trap).
 
 import {
   MAX_STACK, MAX_REGEX_INPUT,
@@ -17,7 +25,7 @@ import {
   OP_URL_HOST, OP_URL_SCHEME, OP_URL_PORT, OP_IS_IP, OP_CIDR_CONTAINS, OP_TO_INT, OP_TO_DOUBLE,
   OP_TO_STRING, VAR_AGENT, VAR_TOOL, VAR_ACTION, VAR_PARAMS,
   ERR_NO_SUCH_KEY, ERR_NO_MATCHING_OVERLOAD, ERR_DIVISION_BY_ZERO, ERR_MODULUS_BY_ZERO,
-  ERR_INT_OVERFLOW, ERR_INDEX_OUT_OF_RANGE, ERR_INVALID_ARGUMENT,
+  ERR_INT_OVERFLOW, ERR_INDEX_OUT_OF_RANGE, ERR_INVALID_ARGUMENT, ERR_VALUE_TOO_LARGE, MAX_JSON_DEPTH,
 } from "./generated/bytecode";
 import {
   Bundle, ruleRec, R_CODE, strAddr, strLength, constInt, constDouble,
@@ -26,9 +34,9 @@ import {
   SLOT, TAG_NULL, TAG_BOOL, TAG_INT, TAG_DOUBLE, TAG_STRING, TAG_LIST, TAG_VLIST, TAG_MAP,
   TAG_ERROR, tagOf, boolOf, intOf, doubleOf, strPtrOf, strLenOf, nodeOf, isError, setNull, setBool, setInt,
   setDouble, setString, setVList, setMap, setError, copySlot, fromNode, listCount, listGet,
-  mapCount, mapGet, compareValues, valuesEqual,
+  mapCount, mapGet, compareValues, valuesEqual, vlistDepth,
 } from "./values";
-import { arenaAlloc } from "./arena";
+import { arenaAlloc, arenaMark, arenaRelease, chargeValue } from "./arena";
 import { bytesEqual } from "./tape";
 import { utf8CountCodePoints } from "./utf8";
 import { regexSearch } from "./regex";
@@ -126,6 +134,8 @@ const TRUE_BYTES: usize = memory.data<u8>([0x74, 0x72, 0x75, 0x65]);
 const FALSE_BYTES: usize = memory.data<u8>([0x66, 0x61, 0x6c, 0x73, 0x65]);
 
 const I64_MIN: i64 = -9223372036854775808;
+/** Scratch for the digits of string(int): at most 20 of them. */
+const INT_DIGITS: usize = memory.data(24);
 
 // The request variables of the current call (tape Nodes; 0 = absent, read as the empty map).
 let varAgent: usize = 0;
@@ -143,6 +153,8 @@ export function setRequestVars(agent: usize, tool: usize, action: usize, params:
 @inline function nmo(s: usize, op: u8, pc: u32): void { setError(s, ERR_NO_MATCHING_OVERLOAD, op, pc, 0, 0); }
 // @ts-ignore: decorator
 @inline function invalidArg(s: usize, op: u8, pc: u32): void { setError(s, ERR_INVALID_ARGUMENT, op, pc, 0, 0); }
+// @ts-ignore: decorator
+@inline function tooLarge(s: usize, pc: u32): void { setError(s, ERR_VALUE_TOO_LARGE, OPN_NONE, pc, 0, 0); }
 // @ts-ignore: decorator
 @inline function isFalse(s: usize): bool { return tagOf(s) == TAG_BOOL && !boolOf(s); }
 // @ts-ignore: decorator
@@ -218,11 +230,18 @@ export function runRule(b: Bundle, r: u32, result: usize): void {
         for (let i: u32 = 0; i < n; i++) {
           if (isError(first + <usize>i * SLOT)) { err = first + <usize>i * SLOT; break; }
         }
+        let depth: u32 = 0;
+        for (let i: u32 = 0; i < n; i++) {
+          const d = vlistDepth(first + <usize>i * SLOT);
+          if (d > depth) depth = d;
+        }
         if (err != 0) copySlot(first, err);
+        // The compiler nests expressions at most 64 deep; only a hand-made bundle gets here.
+        else if (depth >= MAX_JSON_DEPTH || !chargeValue(<u64>n * SLOT)) tooLarge(first, pc);
         else {
           const vals = arenaAlloc(<usize>n * SLOT);
           memory.copy(vals, first, <usize>n * SLOT);
-          setVList(first, vals, n);
+          setVList(first, vals, n, depth + 1);
         }
         sp = first + SLOT; pc += 3; break;
       }
@@ -310,6 +329,7 @@ export function runRule(b: Bundle, r: u32, result: usize): void {
       case OP_MATCHES: {
         const x = sp - SLOT;
         if (tagOf(x) == TAG_STRING) {
+          // regexSearch releases its own scratch.
           const rx = b.regexTab + (<usize>load<u32>(at, 1) << 3);
           if (strLenOf(x) > MAX_REGEX_INPUT) invalidArg(x, OPN_MATCHES, pc);
           else setBool(x, regexSearch(<usize>load<u32>(rx), load<u32>(rx, 4), strPtrOf(x), strLenOf(x)));
@@ -321,6 +341,7 @@ export function runRule(b: Bundle, r: u32, result: usize): void {
         if (tagOf(x) == TAG_STRING) {
           const n = strLenOf(x);
           const src = strPtrOf(x);
+          if (!chargeValue(<u64>n)) { tooLarge(x, pc); pc += 1; break; }
           const dst = arenaAlloc(<usize>n);
           for (let i: u32 = 0; i < n; i++) {
             const c = load<u8>(src + i);
@@ -334,11 +355,13 @@ export function runRule(b: Bundle, r: u32, result: usize): void {
         const x = sp - SLOT;
         if (tagOf(x) == TAG_STRING) {
           const p = strPtrOf(x), n = strLenOf(x);
+          const mark = arenaMark(); // the checks' scratch dies with the check
           let v = false;
           if (op == OP_IS_IBAN) v = isIban(p, n);
           else if (op == OP_IS_LUHN) v = isLuhn(p, n);
           else if (op == OP_IS_URL) v = urlParse(p, n);
           else v = isIp(p, n);
+          arenaRelease(mark);
           setBool(x, v);
         } else if (!isError(x)) {
           nmo(x, op == OP_IS_IBAN ? OPN_IS_IBAN : op == OP_IS_LUHN ? OPN_IS_LUHN : op == OP_IS_URL ? OPN_IS_URL : OPN_IS_IP, pc);
@@ -348,16 +371,23 @@ export function runRule(b: Bundle, r: u32, result: usize): void {
       case OP_URL_HOST: case OP_URL_SCHEME: case OP_URL_PORT: {
         const x = sp - SLOT;
         if (tagOf(x) == TAG_STRING) {
-          if (!urlParse(strPtrOf(x), strLenOf(x))) invalidArg(x, OPN_URL, pc);
+          const mark = arenaMark();
+          if (!urlParse(strPtrOf(x), strLenOf(x))) { arenaRelease(mark); invalidArg(x, OPN_URL, pc); }
           else {
-            // The URL parser's buffers are reused by the next parse: copy the part out.
+            // The URL parser's buffers are reused by the next parse: copy the part out. The parse
+            // scratch is released first; the part may lie in it, so the copy is a move down
+            // (memory.copy allows overlap, and the part never starts below `mark`).
             let p: usize, n: u32;
             if (op == OP_URL_HOST) { p = urlHostPtr(); n = urlHostLen(); }
             else if (op == OP_URL_SCHEME) { p = urlSchemePtr(); n = urlSchemeLen(); }
             else { p = urlPortPtr(); n = urlPortLen(); }
-            const dst = arenaAlloc(<usize>n);
-            memory.copy(dst, p, n);
-            setString(x, dst, n);
+            arenaRelease(mark);
+            if (!chargeValue(<u64>n)) tooLarge(x, pc);
+            else {
+              const dst = arenaAlloc(<usize>n);
+              memory.copy(dst, p, n);
+              setString(x, dst, n);
+            }
           }
         } else if (!isError(x)) nmo(x, OPN_URL, pc);
         pc += 1; break;
@@ -369,7 +399,9 @@ export function runRule(b: Bundle, r: u32, result: usize): void {
           if (tagOf(a) != TAG_STRING) nmo(a, OPN_CIDR, pc);
           else if (tagOf(sp) != TAG_STRING) nmo(a, OPN_CONTAINS_IP, pc);
           else {
+            const mark = arenaMark();
             const r = cidrContains(strPtrOf(a), strLenOf(a), strPtrOf(sp), strLenOf(sp));
+            arenaRelease(mark);
             if (r == -1) invalidArg(a, OPN_CIDR, pc);
             else if (r == -2) invalidArg(a, OPN_CONTAINS_IP, pc);
             else setBool(a, r == 1);
@@ -435,13 +467,16 @@ function opIn(x: usize, c: usize, pc: u32): void {
   } else nmo(x, OPN_IN, pc);
 }
 
-/** Concatenate two lists into a fresh arena list. */
-function concatLists(a: usize, b: usize): void {
+/** Concatenate two lists into a fresh arena list (value_too_large over the budget). */
+function concatLists(a: usize, b: usize, pc: u32): void {
   const n = listCount(a), m = listCount(b);
+  // u64: n + m can pass 2^32 / 16 before the check says no.
+  if (!chargeValue((<u64>n + <u64>m) * SLOT)) { tooLarge(a, pc); return; }
   const vals = arenaAlloc(<usize>(n + m) * SLOT);
   for (let i: u32 = 0; i < n; i++) listGet(a, i, vals + <usize>i * SLOT);
   for (let i: u32 = 0; i < m; i++) listGet(b, i, vals + <usize>(n + i) * SLOT);
-  setVList(a, vals, n + m);
+  const da = vlistDepth(a), db = vlistDepth(b);
+  setVList(a, vals, n + m, da > db ? da : db);
 }
 
 function arith(op: u8, a: usize, b: usize, pc: u32): void {
@@ -488,13 +523,15 @@ function arith(op: u8, a: usize, b: usize, pc: u32): void {
   }
   if (op == OP_ADD && ta == TAG_STRING && tb == TAG_STRING) {
     const n = strLenOf(a), m = strLenOf(b);
+    // Checked before allocating: doubling a string in every `+` of a policy grows exponentially.
+    if (!chargeValue(<u64>n + <u64>m)) { tooLarge(a, pc); return; }
     const dst = arenaAlloc(<usize>n + <usize>m);
     memory.copy(dst, strPtrOf(a), n);
     memory.copy(dst + n, strPtrOf(b), m);
     setString(a, dst, n + m);
     return;
   }
-  if (op == OP_ADD && isList(ta) && isList(tb)) { concatLists(a, b); return; }
+  if (op == OP_ADD && isList(ta) && isList(tb)) { concatLists(a, b, pc); return; }
   nmo(a, <u8>(OPN_ADD + (op - OP_ADD)), pc);
 }
 
@@ -509,7 +546,11 @@ function stringPredicate(op: u8, a: usize, b: usize, pc: u32): void {
   if (m <= n) {
     if (op == OP_STARTS_WITH) v = bytesEqual(s, p, m);
     else if (op == OP_ENDS_WITH) v = bytesEqual(s + n - m, p, m);
-    else v = contains(s, n, p, m);
+    else {
+      const mark = arenaMark(); // the KMP table is scratch
+      v = contains(s, n, p, m);
+      arenaRelease(mark);
+    }
   }
   setBool(a, v);
 }
@@ -613,6 +654,7 @@ function toDouble(x: usize, pc: u32): void {
     if (i == digits) { invalidArg(x, OPN_DOUBLE, pc); return; }
   }
   if (i != n) { invalidArg(x, OPN_DOUBLE, pc); return; }
+  const mark = arenaMark(); // the rewritten lexeme is scratch
   const buf = arenaAlloc(<usize>n + 3);
   let w: usize = 0;
   if (neg) { store<u8>(buf, 0x2d); w++; }
@@ -625,7 +667,9 @@ function toDouble(x: usize, pc: u32): void {
     memory.copy(buf + w, p + fracStart, fracEnd - fracStart); w += fracEnd - fracStart;
   }
   if (expStart < n) { memory.copy(buf + w, p + expStart, n - expStart); w += n - expStart; }
-  setDouble(x, parseNumberValue(buf, w));
+  const d = parseNumberValue(buf, w);
+  arenaRelease(mark);
+  setDouble(x, d);
 }
 
 function toStr(x: usize, pc: u32): void {
@@ -637,14 +681,16 @@ function toStr(x: usize, pc: u32): void {
   }
   if (t == TAG_INT) {
     const v = intOf(x);
-    const buf = arenaAlloc(24);
     let u: u64 = v < 0 ? <u64>(-(v + 1)) + 1 : <u64>v;
+    // Digits, least significant first, into static scratch; then the exact-size result.
     let n: u32 = 0;
-    const tmp = arenaAlloc(24);
-    do { store<u8>(tmp + n, <u8>(0x30 + <u32>(u % 10))); n++; u /= 10; } while (u > 0);
+    do { store<u8>(INT_DIGITS + n, <u8>(0x30 + <u32>(u % 10))); n++; u /= 10; } while (u > 0);
+    const size: u32 = n + (v < 0 ? 1 : 0);
+    if (!chargeValue(<u64>size)) { tooLarge(x, pc); return; }
+    const buf = arenaAlloc(<usize>size);
     let w: u32 = 0;
     if (v < 0) { store<u8>(buf, 0x2d); w = 1; }
-    while (n > 0) { n--; store<u8>(buf + w, load<u8>(tmp + n)); w++; }
+    while (n > 0) { n--; store<u8>(buf + w, load<u8>(INT_DIGITS + n)); w++; }
     setString(x, buf, w);
     return;
   }

@@ -504,7 +504,9 @@ export const Limits = {
   "MAX_JSON_NODES": 200000,
   "MAX_STACK": 256,
   "MAX_RULES": 1000000,
-  "MAX_REGEX_INPUT": 1048576
+  "MAX_REGEX_INPUT": 1048576,
+  "MAX_VALUE_BYTES": 4194304,
+  "MAX_EVAL_BYTES": 67108864
 } as const;
 
 export const Effect = {
@@ -561,6 +563,7 @@ export const ErrorCode = {
   index_out_of_range: 305,
   invalid_argument: 306,
   not_a_bool: 307,
+  value_too_large: 308,
 } as const;
 export type ErrorName = keyof typeof ErrorCode;
 export const ERROR_BY_CODE: ReadonlyMap<number, { name: ErrorName; message: string }> = new Map([
@@ -594,6 +597,7 @@ export const ERROR_BY_CODE: ReadonlyMap<number, { name: ErrorName; message: stri
   [305, { name: "index_out_of_range" as ErrorName, message: "index out of range" }],
   [306, { name: "invalid_argument" as ErrorName, message: "invalid argument" }],
   [307, { name: "not_a_bool" as ErrorName, message: "condition is not a bool" }],
+  [308, { name: "value_too_large" as ErrorName, message: "value is larger than the limit" }],
 ]);
 
 // Regex programs (docs/regex.md).

@@ -7,7 +7,9 @@ import type { CheckedBundle, Effect, Expr, FnName, Mode, Span, VarName } from ".
 import { parseExpression, type RawExpr } from "../parse/expr.ts";
 import { evalExpr, evalRuleValue, evaluateReference, lineCol, regexMatches, requestEnv } from "./interpreter.ts";
 import { readRequest } from "./request.ts";
-import { compareIntDouble, compareStrings, doubleBits, valueToJson, type Value } from "./values.ts";
+import {
+  compareIntDouble, compareStrings, doubleBits, valueToJson, EvalBudget, MAX_EVAL_BYTES, MAX_VALUE_BYTES, utf8Length, type Value,
+} from "./values.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: RawExpr -> checked Expr, bundles, requests
@@ -949,5 +951,79 @@ describe("evaluateReference and evalRuleValue", () => {
     expect(evalRuleValue(b, 1, req)).toEqual({ ok: true, value: { type: "bool", value: true } });
     expect(evalRuleValue(b, 2, req)).toEqual({ ok: true, value: { type: "error", code: "no_such_key", message: "no such key `zz`" } });
     expect(evalRuleValue(b, 0, "[")).toMatchObject({ ok: false, code: "invalid_json" });
+  });
+});
+
+describe("limits: value_too_large", () => {
+  const doubled = (k: number): string => (k === 0 ? "params.s" : `(${doubled(k - 1)} + ${doubled(k - 1)})`);
+  const s256k = "a".repeat(256 * 1024);
+
+  it("measures strings in UTF-8 bytes", () => {
+    expect(utf8Length("")).toBe(0);
+    expect(utf8Length("aé€😀")).toBe(1 + 2 + 3 + 4);
+  });
+
+  it("charges values and totals, and refuses without charging", () => {
+    const b = new EvalBudget();
+    expect(b.chargeValue(MAX_VALUE_BYTES)).toBe(true);
+    expect(b.chargeValue(MAX_VALUE_BYTES + 1)).toBe(false);
+    expect(b.used).toBe(MAX_VALUE_BYTES);
+    expect(b.chargeTotal(MAX_EVAL_BYTES - MAX_VALUE_BYTES)).toBe(true);
+    expect(b.chargeTotal(1)).toBe(false);
+    expect(b.chargeValue(0)).toBe(true);
+    expect(b.used).toBe(MAX_EVAL_BYTES);
+  });
+
+  it("an exponential concatenation is an error at the `+` that passes MAX_VALUE_BYTES", () => {
+    const request = withParams({ s: s256k });
+    expect(ev(`size(${doubled(4)})`, request)).toBe("int:4194304");
+    expect(ev(`size(${doubled(5)})`, request)).toBe("error:value_too_large:value is larger than the limit");
+    expect(ev(`size(${doubled(12)})`, request)).toBe("error:value_too_large:value is larger than the limit");
+    const text = `size(${doubled(5)}) > 0`;
+    const d = decide(bundle({ policies: [{ default: "allow" }], rules: [{ id: "grow", when: text }] }), request);
+    const col = "  when: size((".length + doubled(4).length + 2; // the top-level `+`
+    expect(d).toMatchObject({ decision: "deny", rule: "grow", reason: `rule \`grow\` failed at p.yaml:2:${col}: value is larger than the limit` });
+  });
+
+  it("lists count 16 bytes per element", () => {
+    const request = withParams({ l: new Array(131072).fill(0) });
+    expect(ev("size(params.l + params.l)", request)).toBe("int:262144");
+    expect(ev("size(params.l + params.l + params.l)", request)).toBe("error:value_too_large:value is larger than the limit");
+  });
+
+  it("one evaluation's total passes MAX_EVAL_BYTES on many medium values; a fresh evaluation starts at zero", () => {
+    const request = withParams({ m: "x".repeat(512 * 1024) });
+    const sixtyFour = Array.from({ length: 64 }, () => "params.m + params.m != \"\"").join(" && ");
+    expect(ev(sixtyFour, request)).toBe("true");
+    expect(ev(`${sixtyFour} && params.m.lowerAscii() != ""`, request)).toBe("error:value_too_large:value is larger than the limit");
+    expect(ev(`${sixtyFour} && string(1) == "1"`, request)).toBe("error:value_too_large:value is larger than the limit");
+    expect(ev(`${sixtyFour} && [1] == [1]`, request)).toBe("error:value_too_large:value is larger than the limit");
+    expect(ev(`${sixtyFour} && true`, request)).toBe("true");
+    // The budget spans every rule of a decision.
+    const b = bundle({ policies: [{ default: "allow" }], rules: [{ id: "a", when: sixtyFour }, { id: "b", when: "params.m + \"!\" != \"\"" }] });
+    expect(decide(b, request)).toMatchObject({ decision: "deny", rule: "b" });
+    expect(decide(b, withParams({ m: "x" }))).toMatchObject({ decision: "allow", rule: "a" });
+  });
+
+  it("a DLP rewrite over the limit denies with the pattern, keeping the shadow report", () => {
+    const b = bundle({
+      policies: [{ default: "allow" }, { name: "privacy" }],
+      rules: [{ id: "watch", mode: "shadow" }, { id: "ok" }],
+      dlp: [{ name: "d", pattern: "[0-9]", policy: 1 }, { name: "later", pattern: "x", mode: "shadow" }],
+    });
+    const d = decide(b, withParams({ n: "7".repeat(400000) })); // 400000 x 12 bytes
+    expect(d).toEqual({
+      decision: "deny", enforced: true, rule: "dlp:d", reason: "redaction by `dlp:d` failed: value is larger than the limit",
+      policy: "privacy", policy_version: "v1", bundle: `sha256:${DIGEST}`, shadow: [{ rule: "watch", effect: "allow" }],
+    });
+    expect(decide(b, withParams({ n: "7", x: "x" }))).toMatchObject({ decision: "sanitize", rule: "dlp:d", shadow: [{ rule: "watch", effect: "allow" }, { rule: "dlp:later", effect: "sanitize" }] });
+  });
+
+  it("redaction records over the total fail closed at the sanitize rule", () => {
+    const key = "k".repeat(500 * 1000);
+    const rules = Array.from({ length: 140 }, (_, i) => ({ id: `s${i}`, effect: "sanitize" as const, redact: [[key]] }));
+    const d = decide(bundle({ rules }), withParams({ [key]: "secret" }));
+    // (16 + 500007 bytes) per record: 134 fit in 64 MiB. Rule s134 is on line 269.
+    expect(d).toMatchObject({ decision: "deny", rule: "s134", reason: "rule `s134` failed at p.yaml:269:1: value is larger than the limit" });
   });
 });

@@ -4,6 +4,8 @@
 // so the wasm engine can be held to it byte for byte by differential tests.
 // Input: a CheckedBundle (compiler/ast.ts) and request bytes. Output: decision JSON text, the
 // value JSON of one rule (docs/engine-abi.md), or a request error.
+// Every computed string or list, and every redaction record, is charged to the evaluation's
+// EvalBudget (docs/semantics.md "Limits") in the order the engine charges it.
 
 import type { CheckedBundle, Effect, Expr, Mode, Rule, Span, VarName } from "../ast.ts";
 import { cidrContains, hostAllowed, isIBAN, isIP, isLuhn, isURL, urlParts } from "./checks.ts";
@@ -12,6 +14,7 @@ import { RE2JS } from "re2js";
 import {
   FALSE, NULL, TRUE, bool, compareNumbers, compareStrings, double, error, fromJson, inInt64, int,
   noOverload, str, valueToJson, valuesEqual, INT64_MIN, type ErrorValue, type Value,
+  EvalBudget, LIST_ELEMENT_BYTES, REDACTION_CHARGE, tooLarge, utf8Length,
 } from "./values.ts";
 import { readRequest, type JsonValue, type RequestError, type ValidatedRequest } from "./request.ts";
 import {
@@ -53,7 +56,7 @@ function toDouble(v: Value): number {
 
 function isNumber(v: Value): boolean { return v.t === "int" || v.t === "double"; }
 
-function arithmetic(op: "+" | "-" | "*" | "/" | "%", a: Value, b: Value, span: Span): Value {
+function arithmetic(op: "+" | "-" | "*" | "/" | "%", a: Value, b: Value, span: Span, budget: EvalBudget): Value {
   if (a.t === "int" && b.t === "int") {
     switch (op) {
       case "+": return intResult(a.v + b.v, span);
@@ -78,8 +81,13 @@ function arithmetic(op: "+" | "-" | "*" | "/" | "%", a: Value, b: Value, span: S
       case "%": return double(x % y); // JS % on numbers is C fmod
     }
   }
-  if (op === "+" && a.t === "string" && b.t === "string") return str(a.v + b.v);
-  if (op === "+" && a.t === "list" && b.t === "list") return { t: "list", v: [...a.v, ...b.v] };
+  if (op === "+" && a.t === "string" && b.t === "string") {
+    return budget.chargeValue(utf8Length(a.v) + utf8Length(b.v)) ? str(a.v + b.v) : tooLarge(span);
+  }
+  if (op === "+" && a.t === "list" && b.t === "list") {
+    if (!budget.chargeValue((a.v.length + b.v.length) * LIST_ELEMENT_BYTES)) return tooLarge(span);
+    return { t: "list", v: a.v.concat(b.v) };
+  }
   return noOverload(op, span);
 }
 
@@ -137,14 +145,14 @@ function inOperator(x: Value, container: Value, span: Span): Value {
   return noOverload("in", span);
 }
 
-function evalBinary(expr: Extract<Expr, { kind: "binary" }>, env: Env): Value {
-  const a = evalExpr(expr.left, env);
-  const b = evalExpr(expr.right, env);
+function evalBinary(expr: Extract<Expr, { kind: "binary" }>, env: Env, budget: EvalBudget): Value {
+  const a = evalExpr(expr.left, env, budget);
+  const b = evalExpr(expr.right, env, budget);
   const err = firstError(a, b);
   if (err) return err;
   switch (expr.op) {
     case "+": case "-": case "*": case "/": case "%":
-      return arithmetic(expr.op, a, b, expr.span);
+      return arithmetic(expr.op, a, b, expr.span, budget);
     case "==": return bool(valuesEqual(a, b));
     case "!=": return bool(!valuesEqual(a, b));
     case "<": case "<=": case ">": case ">=":
@@ -154,12 +162,12 @@ function evalBinary(expr: Extract<Expr, { kind: "binary" }>, env: Env): Value {
 }
 
 /** `&&` / `||` with CEL error absorption: `absorbing` (false for &&, true for ||) wins over errors. */
-function evalLogical(expr: Extract<Expr, { kind: "and" | "or" }>, env: Env): Value {
+function evalLogical(expr: Extract<Expr, { kind: "and" | "or" }>, env: Env, budget: EvalBudget): Value {
   const absorbing = expr.kind === "or";
   const op = expr.kind === "and" ? "&&" : "||";
-  const a = evalExpr(expr.left, env);
+  const a = evalExpr(expr.left, env, budget);
   if (a.t === "bool" && a.v === absorbing) return a; // the right side is not evaluated
-  const b = evalExpr(expr.right, env);
+  const b = evalExpr(expr.right, env, budget);
   if (b.t === "bool" && b.v === absorbing) return b;
   const err = firstError(a, b);
   if (err) return err;
@@ -257,9 +265,12 @@ function toDoubleValue(x: Value, span: Span): Value {
   return noOverload("double", span);
 }
 
-function toStringValue(x: Value, span: Span): Value {
+function toStringValue(x: Value, span: Span, budget: EvalBudget): Value {
   if (x.t === "string") return x;
-  if (x.t === "int") return str(x.v.toString());
+  if (x.t === "int") {
+    const text = x.v.toString();
+    return budget.chargeValue(text.length) ? str(text) : tooLarge(span); // ASCII: length = bytes
+  }
   if (x.t === "bool") return str(x.v ? "true" : "false");
   return noOverload("string", span);
 }
@@ -280,8 +291,13 @@ function lowerAscii(s: string): string {
   return s.replace(/[A-Z]+/g, (run) => run.toLowerCase());
 }
 
-function evalCall(expr: Extract<Expr, { kind: "call" }>, env: Env): Value {
-  const args = expr.args.map((a) => evalExpr(a, env));
+/** A computed string result, charged to the budget (value_too_large when it does not fit). */
+function charged(s: string, span: Span, budget: EvalBudget): Value {
+  return budget.chargeValue(utf8Length(s)) ? str(s) : tooLarge(span);
+}
+
+function evalCall(expr: Extract<Expr, { kind: "call" }>, env: Env, budget: EvalBudget): Value {
+  const args = expr.args.map((a) => evalExpr(a, env, budget));
   const err = firstError(...args);
   if (err) return err;
   const span = expr.span;
@@ -307,7 +323,7 @@ function evalCall(expr: Extract<Expr, { kind: "call" }>, env: Env): Value {
     }
     case "lowerAscii": {
       const s = stringArg("lowerAscii");
-      return typeof s === "string" ? str(lowerAscii(s)) : s;
+      return typeof s === "string" ? charged(lowerAscii(s), span, budget) : s;
     }
     case "isIBAN": case "isLuhn": case "isURL": case "isIP": {
       const s = stringArg(expr.fn);
@@ -320,10 +336,10 @@ function evalCall(expr: Extract<Expr, { kind: "call" }>, env: Env): Value {
       if (typeof s !== "string") return s;
       const parts = isURL(s) ? urlParts(s) : null;
       if (!parts) return invalidArgument("url", span);
-      if (expr.fn === "url.getHost") return str(parts.host);
-      if (expr.fn === "url.getScheme") return str(String(parts.scheme).replace(/:$/, ""));
+      if (expr.fn === "url.getHost") return charged(parts.host, span, budget);
+      if (expr.fn === "url.getScheme") return charged(String(parts.scheme).replace(/:$/, ""), span, budget);
       const port: unknown = parts.port;
-      return str(port === null || port === undefined ? "" : String(port));
+      return charged(port === null || port === undefined ? "" : String(port), span, budget);
     }
     case "cidr.containsIP": {
       if (x.t !== "string") return noOverload("cidr", span);
@@ -335,12 +351,15 @@ function evalCall(expr: Extract<Expr, { kind: "call" }>, env: Env): Value {
     }
     case "int": return toInt(x, span);
     case "double": return toDoubleValue(x, span);
-    case "string": return toStringValue(x, span);
+    case "string": return toStringValue(x, span, budget);
   }
 }
 
-/** Evaluate a checked expression against the request variables (docs/semantics.md "Operators"). */
-export function evalExpr(expr: Expr, env: Env, _bundle?: CheckedBundle): Value {
+/**
+ * Evaluate a checked expression against the request variables (docs/semantics.md "Operators").
+ * `budget` is the evaluation's (one per decision); a fresh one by default.
+ */
+export function evalExpr(expr: Expr, env: Env, budget: EvalBudget = new EvalBudget()): Value {
   switch (expr.kind) {
     case "null": return NULL;
     case "bool": return bool(expr.value);
@@ -348,39 +367,42 @@ export function evalExpr(expr: Expr, env: Env, _bundle?: CheckedBundle): Value {
     case "double": return double(expr.value);
     case "string": return str(expr.value);
     case "list": {
-      const elements = expr.elements.map((e) => evalExpr(e, env));
-      return firstError(...elements) ?? { t: "list", v: elements };
+      const elements = expr.elements.map((e) => evalExpr(e, env, budget));
+      const err = firstError(...elements);
+      if (err) return err;
+      // The engine's LIST instruction has no source position of its own: the condition's is used.
+      return budget.chargeValue(elements.length * LIST_ELEMENT_BYTES) ? { t: "list", v: elements } : tooLarge(null);
     }
     case "var": return env[expr.name];
-    case "select": return selectField(evalExpr(expr.operand, env), expr.field, expr.span);
-    case "index": return indexValue(evalExpr(expr.operand, env), evalExpr(expr.index, env), expr.span);
+    case "select": return selectField(evalExpr(expr.operand, env, budget), expr.field, expr.span);
+    case "index": return indexValue(evalExpr(expr.operand, env, budget), evalExpr(expr.index, env, budget), expr.span);
     case "has": {
-      const m = evalExpr(expr.operand, env);
+      const m = evalExpr(expr.operand, env, budget);
       if (m.t === "error") return m;
       if (m.t !== "map") return noOverload("has", expr.span);
       return bool(m.v.has(expr.field));
     }
     case "not": {
-      const x = evalExpr(expr.operand, env);
+      const x = evalExpr(expr.operand, env, budget);
       if (x.t === "error") return x;
       return x.t === "bool" ? bool(!x.v) : noOverload("!", expr.span);
     }
     case "neg": {
-      const x = evalExpr(expr.operand, env);
+      const x = evalExpr(expr.operand, env, budget);
       if (x.t === "error") return x;
       if (x.t === "int") return x.v === INT64_MIN ? error("int_overflow", "integer overflow", expr.span) : int(-x.v);
       if (x.t === "double") return double(-x.v);
       return noOverload("-", expr.span);
     }
-    case "binary": return evalBinary(expr, env);
-    case "and": case "or": return evalLogical(expr, env);
+    case "binary": return evalBinary(expr, env, budget);
+    case "and": case "or": return evalLogical(expr, env, budget);
     case "cond": {
-      const c = evalExpr(expr.test, env);
+      const c = evalExpr(expr.test, env, budget);
       if (c.t === "error") return c;
       if (c.t !== "bool") return noOverload("?:", expr.span);
-      return evalExpr(c.v ? expr.then : expr.else, env);
+      return evalExpr(c.v ? expr.then : expr.else, env, budget);
     }
-    case "call": return evalCall(expr, env);
+    case "call": return evalCall(expr, env, budget);
   }
 }
 
@@ -446,8 +468,8 @@ function selectorMatches(names: string[] | null, value: string): boolean {
 }
 
 /** Evaluate one rule; returns its match, or null when its condition is false. */
-function evaluateRule(bundle: CheckedBundle, rule: Rule, env: Env): Match | null {
-  const result = rule.when === null ? TRUE : evalExpr(rule.when, env, bundle);
+function evaluateRule(bundle: CheckedBundle, rule: Rule, env: Env, budget: EvalBudget): Match | null {
+  const result = rule.when === null ? TRUE : evalExpr(rule.when, env, budget);
   const base = { rule: rule.id, mode: rule.mode, policy: rule.policy };
   if (result.t === "bool") {
     if (!result.v) return null;
@@ -544,6 +566,7 @@ function forEachString(
 export function decide(bundle: CheckedBundle, req: ValidatedRequest, digest: string): string {
   if (bundle.policies.length === 0) throw new Error("checked bundle has no policy");
   const env = requestEnv(req);
+  const budget = new EvalBudget();
   const matches: Match[] = [];
 
   // Step 3: the egress pseudo-rule comes first in evaluation order.
@@ -558,7 +581,7 @@ export function decide(bundle: CheckedBundle, req: ValidatedRequest, digest: str
     if (!selectorMatches(rule.agents, req.agentId)) continue;
     if (!selectorMatches(rule.tools, req.tool)) continue;
     if (!selectorMatches(rule.actions, req.action)) continue;
-    const m = evaluateRule(bundle, rule, env);
+    const m = evaluateRule(bundle, rule, env, budget);
     if (m) matches.push(m);
   }
 
@@ -608,14 +631,26 @@ export function decide(bundle: CheckedBundle, req: ValidatedRequest, digest: str
   const params = copyJson(req.params) as Map<string, RedactedJson>;
   const redactions: { path: string; by: string }[] = [];
   if (decision === "allow" || decision === "sanitize") {
+    // Redaction over the evaluation budget fails closed: a sanitize rule's paths as the rule
+    // failing at its position, a DLP pattern with its own reason (docs/semantics.md "Limits").
+    let failed: { rule: string; policy: number; reason: string } | null = null;
     for (const m of enforced) {
       if (m.effect !== "sanitize" || m.source === null) continue;
       for (const path of m.source.redact) {
-        if (redactPath(params, path)) redactions.push({ path: formatParamsPath(path), by: m.rule });
+        if (!redactPath(params, path)) continue;
+        const text = formatParamsPath(path);
+        if (!budget.chargeTotal(REDACTION_CHARGE + utf8Length(text))) {
+          const src = m.source;
+          const at = formatPosition(bundle, src.when ? src.when.span : src.span);
+          failed = { rule: m.rule, policy: m.policy, reason: `rule \`${m.rule}\` failed at ${at}: value is larger than the limit` };
+          break;
+        }
+        redactions.push({ path: text, by: m.rule });
       }
+      if (failed) break;
     }
     let firstDlp: number | null = null;
-    for (let i = 0; i < bundle.dlp.length; i++) {
+    for (let i = 0; i < bundle.dlp.length && failed === null; i++) {
       const pattern = bundle.dlp[i];
       const by = `dlp:${pattern.name}`;
       if (pattern.mode === "shadow") {
@@ -629,9 +664,15 @@ export function decide(bundle: CheckedBundle, req: ValidatedRequest, digest: str
         continue;
       }
       let matched = false;
+      let overBudget = false;
       forEachString(params, [], (s, steps) => {
         const found = regexMatches(pattern.pattern, s);
         if (found.length === 0) return undefined;
+        // Charged before building: each pass can multiply a string by the replacement's length.
+        let size = utf8Length(s);
+        const replacement = utf8Length(`[REDACTED:${pattern.name}]`);
+        for (const [start, end] of found) size += replacement - utf8Length(s.slice(start, end));
+        if (!budget.chargeValue(size)) { overBudget = true; return "stop"; }
         let out = "";
         let last = 0;
         for (const [start, end] of found) {
@@ -639,13 +680,25 @@ export function decide(bundle: CheckedBundle, req: ValidatedRequest, digest: str
           last = end;
         }
         out += s.slice(last);
-        redactions.push({ path: formatParamsPath(steps), by });
+        const text = formatParamsPath(steps);
+        if (!budget.chargeTotal(REDACTION_CHARGE + utf8Length(text))) { overBudget = true; return "stop"; }
+        redactions.push({ path: text, by });
         matched = true;
         return out;
       });
+      if (overBudget) {
+        failed = { rule: by, policy: pattern.policy, reason: `redaction by \`${by}\` failed: value is larger than the limit` };
+        break;
+      }
       if (matched && firstDlp === null) firstDlp = i;
     }
-    if (decision === "allow" && redactions.length > 0 && firstDlp !== null) {
+    if (failed !== null) {
+      decision = "deny";
+      rule = failed.rule;
+      policy = failed.policy;
+      reason = failed.reason;
+      isEnforced = true;
+    } else if (decision === "allow" && redactions.length > 0 && firstDlp !== null) {
       const pattern = bundle.dlp[firstDlp];
       decision = "sanitize";
       rule = `dlp:${pattern.name}`;
@@ -686,6 +739,6 @@ export function evalRuleValue(bundle: CheckedBundle, ruleIndex: number, request:
   if (!rule) throw new RangeError(`rule index ${ruleIndex} is out of range`);
   const r = readRequest(request);
   if (!r.ok) return r;
-  const v = rule.when === null ? TRUE : evalExpr(rule.when, requestEnv(r.request), bundle);
+  const v = rule.when === null ? TRUE : evalExpr(rule.when, requestEnv(r.request), new EvalBudget());
   return { ok: true, value: valueToJson(v) };
 }

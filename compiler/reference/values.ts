@@ -5,6 +5,7 @@
 
 import type { Span } from "../ast.ts";
 import { isJsonNumber, type JsonValue } from "./request.ts";
+import { Limits } from "../generated/bytecode.ts";
 
 /** An evaluation error value; `span` is the expression that raised it. */
 export interface ErrorValue { t: "error"; code: string; message: string; span: Span | null }
@@ -19,6 +20,47 @@ export type Value =
   | { t: "list"; v: Value[] }
   | { t: "map"; v: Map<string, Value> }
   | ErrorValue;
+
+/** docs/semantics.md "Limits": the largest computed value and one evaluation's total (spec/bytecode.json). */
+export const MAX_VALUE_BYTES = Limits.MAX_VALUE_BYTES;
+export const MAX_EVAL_BYTES = Limits.MAX_EVAL_BYTES;
+/** The size of one list element for the budget (the engine's value slot). */
+export const LIST_ELEMENT_BYTES = 16;
+/** What one redaction record costs the budget besides its path's UTF-8 bytes. */
+export const REDACTION_CHARGE = 16;
+
+/** UTF-8 byte length of a well-formed string (a surrogate pair is one 4-byte code point). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The evaluation budget of one decision (or one eval_rule_value): every computed string or list
+ * and every redaction record is charged before it exists, as the engine charges its arena.
+ */
+export class EvalBudget {
+  used = 0;
+  /** Charge a computed value; false (nothing charged) when it is over either limit. */
+  chargeValue(bytes: number): boolean {
+    if (bytes > MAX_VALUE_BYTES || this.used + bytes > MAX_EVAL_BYTES) return false;
+    this.used += bytes;
+    return true;
+  }
+  /** Charge the total only (redaction records); false (nothing charged) when it would pass it. */
+  chargeTotal(bytes: number): boolean {
+    if (this.used + bytes > MAX_EVAL_BYTES) return false;
+    this.used += bytes;
+    return true;
+  }
+}
 
 export const INT64_MIN = -(1n << 63n);
 export const INT64_MAX = (1n << 63n) - 1n;
@@ -39,6 +81,11 @@ export function str(v: string): Value { return { t: "string", v }; }
 /** An error value with its exact message (docs/semantics.md "Errors"). */
 export function error(code: string, message: string, span: Span | null): ErrorValue {
   return { t: "error", code, message, span };
+}
+
+/** `value_too_large`: a computed value over MAX_VALUE_BYTES or the evaluation's budget. */
+export function tooLarge(span: Span | null): ErrorValue {
+  return error("value_too_large", "value is larger than the limit", span);
 }
 
 /** `no_matching_overload` for operator or function `op`. */

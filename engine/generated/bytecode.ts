@@ -241,6 +241,8 @@ export const MAX_JSON_NODES: u32 = 200000;
 export const MAX_STACK: u32 = 256;
 export const MAX_RULES: u32 = 1000000;
 export const MAX_REGEX_INPUT: u32 = 1048576;
+export const MAX_VALUE_BYTES: u32 = 4194304;
+export const MAX_EVAL_BYTES: u32 = 67108864;
 
 export const EFFECT_ALLOW: u8 = 0;
 export const EFFECT_SANITIZE: u8 = 1;
@@ -284,6 +286,7 @@ export const ERR_INT_OVERFLOW: i32 = 304;
 export const ERR_INDEX_OUT_OF_RANGE: i32 = 305;
 export const ERR_INVALID_ARGUMENT: i32 = 306;
 export const ERR_NOT_A_BOOL: i32 = 307;
+export const ERR_VALUE_TOO_LARGE: i32 = 308;
 
 /** Stable snake_case name of an error code (used as "code" in error JSON). */
 export function errorName(code: i32): string {
@@ -318,6 +321,7 @@ export function errorName(code: i32): string {
     case 305: return "index_out_of_range";
     case 306: return "invalid_argument";
     case 307: return "not_a_bool";
+    case 308: return "value_too_large";
     default: return "internal";
   }
 }
@@ -355,6 +359,7 @@ export function errorMessage(code: i32): string {
     case 305: return "index out of range";
     case 306: return "invalid argument";
     case 307: return "condition is not a bool";
+    case 308: return "value is larger than the limit";
     default: return "internal error";
   }
 }
