@@ -87,22 +87,22 @@ export function generate(spec: Spec): Record<string, string> {
   as += `export const OPCODE_TABLE_HASH: u32 = 0x${hash.toString(16).padStart(8, "0")};\n\n`;
   for (const o of spec.opcodes) as += `export const OP_${o.name}: u8 = ${o.code};\n`;
   as += `export const OP_MAX: u8 = ${Math.max(...spec.opcodes.map((o) => o.code))};\n\n`;
+  // Lookup tables indexed by opcode (the loader verifies every instruction of a bundle, so this
+  // is on the load path of large bundles): length, values popped (255 = the u16 operand), pushed.
+  const maxCode = Math.max(...spec.opcodes.map((o) => o.code));
+  const table = (f: (o: OpSpec) => number) => {
+    const row = new Array(maxCode + 1).fill(0);
+    for (const o of spec.opcodes) row[o.code] = f(o);
+    return row.join(", ");
+  };
+  as += `const OP_LENGTHS: usize = memory.data<u8>([${table((o) => 1 + o.operands.reduce((n, k) => n + OPERAND_BYTES[k], 0))}]);\n`;
+  as += `const OP_POPS: usize = memory.data<u8>([${table((o) => (o.pop === "a" ? 255 : o.pop))}]);\n`;
+  as += `const OP_PUSHES: usize = memory.data<u8>([${table((o) => o.push)}]);\n\n`;
   as += `/** Total instruction length in bytes (opcode + operands); 0 for an unknown opcode. */\n`;
-  as += `export function opLength(op: u8): i32 {\n  switch (op) {\n`;
-  const byLen = new Map<number, string[]>();
-  for (const o of spec.opcodes) {
-    const len = 1 + o.operands.reduce((n, k) => n + OPERAND_BYTES[k], 0);
-    byLen.set(len, [...(byLen.get(len) ?? []), o.name]);
-  }
-  for (const [len, names] of byLen) as += names.map((n) => `    case OP_${n}:`).join("\n") + ` return ${len};\n`;
-  as += `    default: return 0;\n  }\n}\n\n`;
+  as += `export function opLength(op: u8): i32 { return op <= OP_MAX ? <i32>load<u8>(OP_LENGTHS + <usize>op) : 0; }\n\n`;
   as += `/** Values popped by the instruction; -1 means "the u16 operand" (LIST). */\n`;
-  as += `export function opPop(op: u8): i32 {\n  switch (op) {\n`;
-  for (const o of spec.opcodes) as += `    case OP_${o.name}: return ${o.pop === "a" ? -1 : o.pop};\n`;
-  as += `    default: return 0;\n  }\n}\n\n`;
-  as += `export function opPush(op: u8): i32 {\n  switch (op) {\n`;
-  for (const o of spec.opcodes) as += `    case OP_${o.name}: return ${o.push};\n`;
-  as += `    default: return 0;\n  }\n}\n\n`;
+  as += `export function opPop(op: u8): i32 {\n  if (op > OP_MAX) return 0;\n  const n = <i32>load<u8>(OP_POPS + <usize>op);\n  return n == 255 ? -1 : n;\n}\n\n`;
+  as += `export function opPush(op: u8): i32 { return op <= OP_MAX ? <i32>load<u8>(OP_PUSHES + <usize>op) : 0; }\n\n`;
   for (const s of spec.sections) as += `export const SECTION_${s.name}: u8 = ${s.id};\n`;
   as += "\n";
   for (const [k, v] of Object.entries(spec.limits)) as += `export const ${k}: u32 = ${v};\n`;

@@ -54,172 +54,21 @@ export const OP_TO_DOUBLE: u8 = 48;
 export const OP_TO_STRING: u8 = 49;
 export const OP_MAX: u8 = 49;
 
+const OP_LENGTHS: usize = memory.data<u8>([0, 1, 1, 1, 1, 5, 5, 5, 2, 5, 1, 5, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, 5, 1, 9, 5, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+const OP_POPS: usize = memory.data<u8>([0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 1, 255, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 0, 2, 1, 0, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1]);
+const OP_PUSHES: usize = memory.data<u8>([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+
 /** Total instruction length in bytes (opcode + operands); 0 for an unknown opcode. */
-export function opLength(op: u8): i32 {
-  switch (op) {
-    case OP_RET:
-    case OP_NULL:
-    case OP_TRUE:
-    case OP_FALSE:
-    case OP_INDEX:
-    case OP_NOT:
-    case OP_NEG:
-    case OP_ADD:
-    case OP_SUB:
-    case OP_MUL:
-    case OP_DIV:
-    case OP_MOD:
-    case OP_EQ:
-    case OP_NE:
-    case OP_LT:
-    case OP_LE:
-    case OP_GT:
-    case OP_GE:
-    case OP_IN:
-    case OP_AND:
-    case OP_OR:
-    case OP_SIZE:
-    case OP_STARTS_WITH:
-    case OP_ENDS_WITH:
-    case OP_CONTAINS:
-    case OP_LOWER_ASCII:
-    case OP_IS_IBAN:
-    case OP_IS_LUHN:
-    case OP_IS_URL:
-    case OP_URL_HOST:
-    case OP_URL_SCHEME:
-    case OP_URL_PORT:
-    case OP_IS_IP:
-    case OP_CIDR_CONTAINS:
-    case OP_TO_INT:
-    case OP_TO_DOUBLE:
-    case OP_TO_STRING: return 1;
-    case OP_INT:
-    case OP_DOUBLE:
-    case OP_STR:
-    case OP_FIELD:
-    case OP_HAS:
-    case OP_AND_SC:
-    case OP_OR_SC:
-    case OP_JMP:
-    case OP_MATCHES: return 5;
-    case OP_VAR: return 2;
-    case OP_LIST: return 3;
-    case OP_COND: return 9;
-    default: return 0;
-  }
-}
+export function opLength(op: u8): i32 { return op <= OP_MAX ? <i32>load<u8>(OP_LENGTHS + <usize>op) : 0; }
 
 /** Values popped by the instruction; -1 means "the u16 operand" (LIST). */
 export function opPop(op: u8): i32 {
-  switch (op) {
-    case OP_RET: return 1;
-    case OP_NULL: return 0;
-    case OP_TRUE: return 0;
-    case OP_FALSE: return 0;
-    case OP_INT: return 0;
-    case OP_DOUBLE: return 0;
-    case OP_STR: return 0;
-    case OP_VAR: return 0;
-    case OP_FIELD: return 1;
-    case OP_INDEX: return 2;
-    case OP_HAS: return 1;
-    case OP_LIST: return -1;
-    case OP_NOT: return 1;
-    case OP_NEG: return 1;
-    case OP_ADD: return 2;
-    case OP_SUB: return 2;
-    case OP_MUL: return 2;
-    case OP_DIV: return 2;
-    case OP_MOD: return 2;
-    case OP_EQ: return 2;
-    case OP_NE: return 2;
-    case OP_LT: return 2;
-    case OP_LE: return 2;
-    case OP_GT: return 2;
-    case OP_GE: return 2;
-    case OP_IN: return 2;
-    case OP_AND_SC: return 0;
-    case OP_AND: return 2;
-    case OP_OR_SC: return 0;
-    case OP_OR: return 2;
-    case OP_COND: return 1;
-    case OP_JMP: return 0;
-    case OP_SIZE: return 1;
-    case OP_STARTS_WITH: return 2;
-    case OP_ENDS_WITH: return 2;
-    case OP_CONTAINS: return 2;
-    case OP_MATCHES: return 1;
-    case OP_LOWER_ASCII: return 1;
-    case OP_IS_IBAN: return 1;
-    case OP_IS_LUHN: return 1;
-    case OP_IS_URL: return 1;
-    case OP_URL_HOST: return 1;
-    case OP_URL_SCHEME: return 1;
-    case OP_URL_PORT: return 1;
-    case OP_IS_IP: return 1;
-    case OP_CIDR_CONTAINS: return 2;
-    case OP_TO_INT: return 1;
-    case OP_TO_DOUBLE: return 1;
-    case OP_TO_STRING: return 1;
-    default: return 0;
-  }
+  if (op > OP_MAX) return 0;
+  const n = <i32>load<u8>(OP_POPS + <usize>op);
+  return n == 255 ? -1 : n;
 }
 
-export function opPush(op: u8): i32 {
-  switch (op) {
-    case OP_RET: return 0;
-    case OP_NULL: return 1;
-    case OP_TRUE: return 1;
-    case OP_FALSE: return 1;
-    case OP_INT: return 1;
-    case OP_DOUBLE: return 1;
-    case OP_STR: return 1;
-    case OP_VAR: return 1;
-    case OP_FIELD: return 1;
-    case OP_INDEX: return 1;
-    case OP_HAS: return 1;
-    case OP_LIST: return 1;
-    case OP_NOT: return 1;
-    case OP_NEG: return 1;
-    case OP_ADD: return 1;
-    case OP_SUB: return 1;
-    case OP_MUL: return 1;
-    case OP_DIV: return 1;
-    case OP_MOD: return 1;
-    case OP_EQ: return 1;
-    case OP_NE: return 1;
-    case OP_LT: return 1;
-    case OP_LE: return 1;
-    case OP_GT: return 1;
-    case OP_GE: return 1;
-    case OP_IN: return 1;
-    case OP_AND_SC: return 0;
-    case OP_AND: return 1;
-    case OP_OR_SC: return 0;
-    case OP_OR: return 1;
-    case OP_COND: return 0;
-    case OP_JMP: return 0;
-    case OP_SIZE: return 1;
-    case OP_STARTS_WITH: return 1;
-    case OP_ENDS_WITH: return 1;
-    case OP_CONTAINS: return 1;
-    case OP_MATCHES: return 1;
-    case OP_LOWER_ASCII: return 1;
-    case OP_IS_IBAN: return 1;
-    case OP_IS_LUHN: return 1;
-    case OP_IS_URL: return 1;
-    case OP_URL_HOST: return 1;
-    case OP_URL_SCHEME: return 1;
-    case OP_URL_PORT: return 1;
-    case OP_IS_IP: return 1;
-    case OP_CIDR_CONTAINS: return 1;
-    case OP_TO_INT: return 1;
-    case OP_TO_DOUBLE: return 1;
-    case OP_TO_STRING: return 1;
-    default: return 0;
-  }
-}
+export function opPush(op: u8): i32 { return op <= OP_MAX ? <i32>load<u8>(OP_PUSHES + <usize>op) : 0; }
 
 export const SECTION_STRINGS: u8 = 1;
 export const SECTION_CONSTS: u8 = 2;
