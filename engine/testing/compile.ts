@@ -24,6 +24,6 @@ export async function compileAssemblyScript(entry: string): Promise<WebAssembly.
     } as never,
   );
   if (error || !binary) throw new Error(`asc failed for ${entry}: ${error?.message ?? ""}\n${stderr}`);
-  const module = await WebAssembly.compile(binary);
+  const module = await WebAssembly.compile(binary as Uint8Array<ArrayBuffer>);
   return WebAssembly.instantiate(module, {});
 }

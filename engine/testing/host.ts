@@ -3,25 +3,8 @@
 // The product's Node binding lives in bindings/node; this one exists so engine tests do not
 // depend on it.
 import { compileAssemblyScript } from "./compile.ts";
+import type { EngineExports as Exports } from "../../bindings/node/wasm.ts";
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  input_ptr(cap: number): number;
-  load_bundle(len: number): number;
-  bundle_digest_ptr(): number;
-  evaluate_json(len: number): number;
-  tape_ptr(cap: number): number;
-  evaluate_tape(root: number, used: number): number;
-  render_decision(): number;
-  output_ptr(): number;
-  output_len(): number;
-  result_effect(): number;
-  result_rule(): number;
-  result_policy(): number;
-  result_flags(): number;
-  parse_json(len: number): number;
-  eval_rule_value(rule: number, len: number): number;
-}
 
 const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
