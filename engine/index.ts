@@ -20,10 +20,26 @@ import { EFFECT_SANITIZE } from "./generated/bytecode";
 import { renderDecision, renderReason, renderValue } from "./render";
 import { runRule, setRequestVars } from "./vm";
 
-let inputBuf: usize = 0;
-let inputCap: u32 = 0;
-let tapeBuf: usize = 0;
-let tapeCap: u32 = 0;
+/**
+ * A host-written buffer that grows by doubling (from 64 KiB) and is reused: the old block is
+ * abandoned, so the waste is bounded by the largest size ever asked for.
+ */
+class Region {
+  buf: usize = 0;
+  cap: u32 = 0;
+  ensure(cap: u32): usize {
+    if (cap > this.cap || this.buf == 0) {
+      let want: u32 = this.cap == 0 ? 65536 : this.cap;
+      while (want < cap) want <<= 1;
+      this.buf = heap.alloc(<usize>want);
+      this.cap = want;
+    }
+    return this.buf;
+  }
+}
+
+const input = new Region();
+const tape = new Region();
 const VALUE: usize = memory.data(16);
 
 function writeError(code: i32, message: string): void {
@@ -38,13 +54,7 @@ function writeError(code: i32, message: string): void {
 /** Ensure the input buffer holds `cap` bytes; returns its address (0 when `cap` is over every limit). */
 export function input_ptr(cap: u32): u32 {
   if (cap > MAX_BUNDLE_BYTES) return 0;
-  if (cap > inputCap || inputBuf == 0) {
-    let want: u32 = inputCap == 0 ? 65536 : inputCap;
-    while (want < cap) want <<= 1;
-    inputBuf = heap.alloc(<usize>want);
-    inputCap = want;
-  }
-  return <u32>inputBuf;
+  return <u32>input.ensure(cap);
 }
 
 /** Validate and load the bundle of `len` bytes in the input buffer (0 or a bundle error code). */
@@ -52,8 +62,8 @@ export function load_bundle(len: u32): i32 {
   // The last decision points into a bundle slot that this load may reuse.
   clearDecision();
   if (len > MAX_BUNDLE_BYTES) return loadBundle(0, len); // rejected before any byte is read
-  if (len > inputCap) { writeError(ERR_TRUNCATED, "bundle is larger than the input buffer"); return ERR_TRUNCATED; }
-  return loadBundle(inputBuf, len);
+  if (len > input.cap) { writeError(ERR_TRUNCATED, "bundle is larger than the input buffer"); return ERR_TRUNCATED; }
+  return loadBundle(input.buf, len);
 }
 
 /** Address of the loaded bundle's 32-byte SHA-256 digest, or 0 when none is loaded. */
@@ -68,8 +78,8 @@ export function evaluate_json(len: u32): i32 {
   const b = activeBundle();
   if (b === null) { writeError(ERR_NO_BUNDLE, ""); return ERR_NO_BUNDLE; }
   arenaReset();
-  if (len > inputCap) { writeError(ERR_REQUEST_TOO_LARGE, ""); return ERR_REQUEST_TOO_LARGE; }
-  let code = parseJson(inputBuf, len);
+  if (len > input.cap) { writeError(ERR_REQUEST_TOO_LARGE, ""); return ERR_REQUEST_TOO_LARGE; }
+  let code = parseJson(input.buf, len);
   if (code != 0) { writeJsonError(code); return code; }
   code = validateRequest(jsonRoot());
   if (code != 0) { writeRequestError(); return code; }
@@ -81,13 +91,7 @@ export function evaluate_json(len: u32): i32 {
 /** Ensure the tape region holds `cap` bytes; returns its address (fast path of the bindings). */
 export function tape_ptr(cap: u32): u32 {
   if (cap > MAX_REQUEST_BYTES * 64) return 0;
-  if (cap > tapeCap || tapeBuf == 0) {
-    let want: u32 = tapeCap == 0 ? 65536 : tapeCap;
-    while (want < cap) want <<= 1;
-    tapeBuf = heap.alloc(<usize>want);
-    tapeCap = want;
-  }
-  return <u32>tapeBuf;
+  return <u32>tape.ensure(cap);
 }
 
 /** Evaluate a host-written tape (`used` bytes, root Node at offset `root`); result in result_*. */
@@ -96,8 +100,8 @@ export function evaluate_tape(root: u32, used: u32): i32 {
   const b = activeBundle();
   if (b === null) { writeError(ERR_NO_BUNDLE, ""); return ERR_NO_BUNDLE; }
   arenaReset();
-  if (tapeBuf == 0 || used > tapeCap) { writeError(ERR_INVALID_REQUEST, "tape is larger than the tape region"); return ERR_INVALID_REQUEST; }
-  const code = validateTape(tapeBuf, used, root);
+  if (tape.buf == 0 || used > tape.cap) { writeError(ERR_INVALID_REQUEST, "tape is larger than the tape region"); return ERR_INVALID_REQUEST; }
+  const code = validateTape(tape.buf, used, root);
   if (code != 0) { writeRequestError(); return code; }
   decide(b);
   outReset();
@@ -131,8 +135,8 @@ export function result_flags(): i32 {
 /** Strict JSON syntax check of the `len` input bytes: 0 or a request error code (error JSON). */
 export function parse_json(len: u32): i32 {
   arenaReset();
-  if (len > inputCap) { writeError(ERR_REQUEST_TOO_LARGE, ""); return ERR_REQUEST_TOO_LARGE; }
-  const code = parseJson(inputBuf, len);
+  if (len > input.cap) { writeError(ERR_REQUEST_TOO_LARGE, ""); return ERR_REQUEST_TOO_LARGE; }
+  const code = parseJson(input.buf, len);
   if (code != 0) { writeJsonError(code); return code; }
   outReset();
   return 0;
@@ -145,8 +149,8 @@ export function eval_rule_value(rule: u32, len: u32): i32 {
   if (b === null) { writeError(ERR_NO_BUNDLE, ""); return ERR_NO_BUNDLE; }
   if (rule >= b.ruleCount) { writeError(ERR_BAD_INDEX, "rule index is out of range"); return ERR_BAD_INDEX; }
   arenaReset();
-  if (len > inputCap) { writeError(ERR_REQUEST_TOO_LARGE, ""); return ERR_REQUEST_TOO_LARGE; }
-  let code = parseJson(inputBuf, len);
+  if (len > input.cap) { writeError(ERR_REQUEST_TOO_LARGE, ""); return ERR_REQUEST_TOO_LARGE; }
+  let code = parseJson(input.buf, len);
   if (code != 0) { writeJsonError(code); return code; }
   code = validateRequest(jsonRoot());
   if (code != 0) { writeRequestError(); return code; }
