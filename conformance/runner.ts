@@ -3,11 +3,14 @@
 // reference interpreter, later Deno, browsers, proxy-wasm, the component) and compares the host's
 // bytes with the expected bytes rendered from the case. Input: case files and a ConformanceHost;
 // output: one CaseResult per case. The case format is described in conformance/README.md.
+import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { Source } from "../compiler/ast.ts";
+import { canonicalize } from "../telemetry/jcs.ts";
+import type { RecordMeta } from "../telemetry/record.ts";
 
 /**
  * What every host implements. A host holds at most one loaded bundle; `load` replaces it.
@@ -21,6 +24,12 @@ export interface ConformanceHost {
   load(bundle: Uint8Array, sources?: Source[]): Promise<void>;
   /** The decision JSON bytes, or the error JSON bytes `{"error":{...}}` for a bad request. */
   evaluate(request: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The decision record line (docs/telemetry.md §2, JCS, no newline) this host writes for
+   * `request` with these record inputs, built on the host's own platform. Hosts without it fail
+   * every case that expects a record.
+   */
+  record?(request: Uint8Array, meta: RecordMeta): Promise<Uint8Array>;
 }
 
 export type Effect = "allow" | "sanitize" | "approval_needed" | "deny";
@@ -54,6 +63,10 @@ export interface CorpusCase {
   request: Uint8Array;
   want?: WantDecision;
   wantError?: WantError;
+  /** Record inputs, for cases that also check the decision record (conformance/cases/telemetry). */
+  record?: RecordMeta;
+  /** The expected record object; `$bundle` and `$approval` stand for values that depend on the bundle bytes. */
+  wantRecord?: Obj;
 }
 
 export interface CorpusFile {
@@ -105,7 +118,8 @@ const REQUEST_ERROR_CODES = new Set([
   "too_many_values", "invalid_request", "no_bundle",
 ]);
 const FILE_KEYS = new Set(["description", "policy", "policies", "defaults", "cases", "want_compile_errors"]);
-const CASE_KEYS = new Set(["name", "description", "request", "request_raw", "request_bytes", "want", "want_error"]);
+const CASE_KEYS = new Set(["name", "description", "request", "request_raw", "request_bytes", "want", "want_error", "record", "want_record"]);
+const RECORD_KEYS = new Set(["seq", "prev", "ts", "id", "host", "eval_ns", "include_params"]);
 const WANT_KEYS = new Set([
   "decision", "enforced", "rule", "reason", "policy", "policy_version", "shadow", "redactions", "params", "params_json",
 ]);
@@ -248,7 +262,53 @@ function parseCase(file: string, index: number, v: unknown, defaults: Obj): Corp
       c.wantError.offset = e.offset as number;
     }
   }
+  if ((v.record === undefined) !== (v.want_record === undefined)) {
+    throw new CorpusError(file, `${where}: \`record\` and \`want_record\` go together`);
+  }
+  if (v.record !== undefined) {
+    c.record = parseRecordMeta(file, where, v.record);
+    if (!isObject(v.want_record)) throw new CorpusError(file, `${where}.want_record must be a map`);
+    c.wantRecord = v.want_record;
+  }
   return c;
+}
+
+function parseRecordMeta(file: string, where: string, v: unknown): RecordMeta {
+  if (!isObject(v)) throw new CorpusError(file, `${where}.record must be a map`);
+  checkKeys(file, `${where}.record`, v, RECORD_KEYS);
+  const int = (k: string): number => {
+    if (!Number.isSafeInteger(v[k]) || (v[k] as number) < 0) throw new CorpusError(file, `${where}.record.${k} must be a non-negative integer`);
+    return v[k] as number;
+  };
+  const meta: RecordMeta = {
+    seq: int("seq"),
+    prev: requireString(file, `${where}.record.prev`, v.prev),
+    ts: int("ts"),
+    id: requireString(file, `${where}.record.id`, v.id),
+    host: requireString(file, `${where}.record.host`, v.host),
+    evalNs: int("eval_ns"),
+  };
+  if (v.include_params !== undefined) {
+    if (typeof v.include_params !== "boolean") throw new CorpusError(file, `${where}.record.include_params must be a bool`);
+    meta.includeParams = v.include_params;
+  }
+  return meta;
+}
+
+/**
+ * The exact record line a host must write for `c`: `want_record` in JCS form, with `$bundle` replaced
+ * by the bundle digest and `$approval` by the approval id of the record's rule and request digest
+ * (computed here with node:crypto, independently of telemetry/record.ts).
+ */
+export function expectedRecordLine(c: CorpusCase, digest: string): string {
+  const want = c.wantRecord;
+  if (!want) throw new Error(`case \`${c.name}\` expects no record`);
+  const filled: Obj = { ...want };
+  if (filled.bundle === "$bundle") filled.bundle = digest;
+  if (filled.approval === "$approval") {
+    filled.approval = "apr-" + createHash("sha256").update(`${digest}\n${String(filled.rule)}\n${String(filled.request)}`).digest("hex").slice(0, 32);
+  }
+  return canonicalize(filled);
 }
 
 /** Parse and validate one case file; throws CorpusError naming the file. */
@@ -526,6 +586,23 @@ export class CorpusSession {
       const why = compareError(c.wantError, got);
       result.ok = why === null;
       if (why !== null) result.message = why;
+    }
+    if (result.ok && c.record) {
+      result.ok = false;
+      if (!this.host.record) {
+        result.message = `host \`${this.host.name}\` does not write decision records`;
+        return result;
+      }
+      const want = expectedRecordLine(c, compiled.digest);
+      result.expected = want;
+      try {
+        const line = new TextDecoder().decode(await this.host.record(c.request, c.record));
+        result.got = line;
+        result.ok = line === want;
+        if (!result.ok) result.message = "record bytes differ";
+      } catch (e) {
+        result.message = `the host threw writing the record: ${(e as Error).message}`;
+      }
     }
     return result;
   }

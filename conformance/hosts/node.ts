@@ -2,9 +2,11 @@
 // canonical byte path. Input: bundle bytes and request bytes; output: the decision bytes exactly as
 // the engine wrote them, or the request error JSON rebuilt from the binding's RequestError.
 import { errorJsonBytes, type ConformanceHost } from "../runner.ts";
+import { recordLine, type RecordMeta } from "../../telemetry/record.ts";
 
 interface AegisLike {
   evaluateBytes(request: Uint8Array | string): Uint8Array;
+  readonly digest: string;
 }
 
 interface BindingModule {
@@ -41,6 +43,21 @@ export class NodeHost implements ConformanceHost {
       throw e;
     }
   }
+
+  /** `sha256:<hex>` of the loaded bundle. */
+  digest(): string {
+    return this.aegis?.digest ?? "";
+  }
+
+  record(request: Uint8Array, meta: RecordMeta): Promise<Uint8Array> {
+    return recordVia(this, request, meta);
+  }
+}
+
+/** Build the record line from this host's decision bytes (telemetry/record.ts on Node). */
+export async function recordVia(host: ConformanceHost & { digest(): string }, request: Uint8Array, meta: RecordMeta): Promise<Uint8Array> {
+  const outcome = await host.evaluate(request);
+  return new TextEncoder().encode(recordLine(outcome, request, meta, host.digest()));
 }
 
 /** A fresh Node host. */
