@@ -1,8 +1,8 @@
-// Node binding, raw ABI: loads build/aegis.wasm and gives typed access to its exports
-// (docs/engine-abi.md) and to its memory. Input: the wasm file. Output: an Engine per instance,
-// with helpers that copy bytes in and out. No policy logic lives here (see index.ts for the API).
-import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+// Binding, raw ABI: loads the engine wasm (build/aegis.wasm) and gives typed access to its exports
+// (docs/engine-abi.md) and to its memory. Input: the wasm, as a URL, bytes or a compiled module.
+// Output: an Engine per instance, with helpers that copy bytes in and out. No policy logic lives
+// here (see index.ts for the API). Platform-neutral: the same file runs in Node, Deno and browsers
+// (docs/hosts.md), so it has no static Node imports.
 
 /** The engine's exports, as docs/engine-abi.md lists them. All pointers are u32 memory offsets. */
 export interface EngineExports {
@@ -41,18 +41,83 @@ export const FLAG_SHADOW = 2;
 export const FLAG_REDACTIONS = 4;
 export const FLAG_DYNAMIC_REASON = 8;
 
-const DEFAULT_WASM_URL = new URL("../../build/aegis.wasm", import.meta.url);
-const modules = new Map<string, Promise<WebAssembly.Module>>();
+/**
+ * Where the engine's wasm comes from: a URL (http(s), file, data or blob), the wasm bytes, or a
+ * module compiled already. Bundlers and embedders that serve the wasm elsewhere pass one of these.
+ */
+export type EngineSource = URL | string | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
 
-/** Compile the engine module once per file (later calls share the compiled module). */
-export function loadEngineModule(url: URL = DEFAULT_WASM_URL): Promise<WebAssembly.Module> {
-  let module = modules.get(url.href);
+// Beside the package in the repository layout; bindings/web/ points it elsewhere for the bundle.
+let defaultSource: EngineSource = new URL("../../build/aegis.wasm", import.meta.url);
+const modulesByUrl = new Map<string, Promise<WebAssembly.Module>>();
+const modulesByBytes = new WeakMap<object, Promise<WebAssembly.Module>>();
+
+/**
+ * Set where Engine.create and Aegis.load find the wasm when given no source (default:
+ * `build/aegis.wasm` resolved against this file's URL). For bundles that move the wasm.
+ */
+export function setDefaultEngineSource(source: EngineSource): void {
+  defaultSource = source;
+}
+
+/** The current default engine source (see setDefaultEngineSource). */
+export function defaultEngineSource(): EngineSource {
+  return defaultSource;
+}
+
+/**
+ * Compile the engine module once per URL or byte buffer (later calls share the compiled module).
+ * A module is returned as it is.
+ */
+export function loadEngineModule(source: EngineSource = defaultSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+  if (typeof source === "string" || source instanceof URL) {
+    const url = new URL(source);
+    return remember(modulesByUrl, url.href, () => compileUrl(url));
+  }
+  // WebAssembly.compile copies the bytes, so a view over shared memory is fine too.
+  const bytes = (ArrayBuffer.isView(source)
+    ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+    : new Uint8Array(source)) as Uint8Array<ArrayBuffer>;
+  // Keyed by the caller's object: the same buffer passed again is not compiled again.
+  return remember(modulesByBytes, source, () => WebAssembly.compile(bytes));
+}
+
+function remember<K extends object | string>(
+  cache: { get(k: K): Promise<WebAssembly.Module> | undefined; set(k: K, v: Promise<WebAssembly.Module>): unknown; delete(k: K): unknown },
+  key: K,
+  compile: () => Promise<WebAssembly.Module>,
+): Promise<WebAssembly.Module> {
+  let module = cache.get(key);
   if (!module) {
-    module = readFile(fileURLToPath(url)).then((bytes) => WebAssembly.compile(bytes));
-    modules.set(url.href, module);
-    module.catch(() => modules.delete(url.href)); // let a later call retry after a failure
+    module = compile();
+    cache.set(key, module);
+    module.catch(() => cache.delete(key)); // let a later call retry after a failure
   }
   return module;
+}
+
+interface NodeFs { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> }
+
+/**
+ * Fetch and compile the wasm at `url`. Node's fetch cannot read file: URLs, so Node reads them
+ * with fs; everywhere else (Deno reads file: URLs with fetch, browsers http(s)) fetch does.
+ */
+async function compileUrl(url: URL): Promise<WebAssembly.Module> {
+  if (url.protocol === "file:" && !("Deno" in globalThis)) {
+    // A computed specifier: bundlers targeting browsers must not try to resolve node:fs.
+    const specifier = "node:fs/promises";
+    const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as NodeFs;
+    return WebAssembly.compile(await fs.readFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot load the engine wasm from \`${url.href}\`: HTTP ${response.status}`);
+  // compileStreaming insists on the application/wasm type; a server that does not send it still
+  // serves the right bytes.
+  if (typeof WebAssembly.compileStreaming === "function" && response.headers.get("content-type")?.split(";")[0].trim() === "application/wasm") {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
 }
 
 const textEncoder = new TextEncoder();
@@ -68,9 +133,9 @@ export class Engine {
     this.bytes = new Uint8Array(this.exports.memory.buffer);
   }
 
-  /** Instantiate the engine from `module` (default: build/aegis.wasm). */
-  static async create(module?: WebAssembly.Module): Promise<Engine> {
-    const instance = await WebAssembly.instantiate(module ?? (await loadEngineModule()), {});
+  /** Instantiate the engine from `source` (default: see setDefaultEngineSource). */
+  static async create(source?: EngineSource): Promise<Engine> {
+    const instance = await WebAssembly.instantiate(await loadEngineModule(source), {});
     return new Engine(instance);
   }
 
