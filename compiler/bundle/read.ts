@@ -6,7 +6,7 @@ import {
   FORMAT_VERSION, MAGIC, OPCODE_TABLE_HASH, OPCODE_BY_CODE, OPERAND_BYTES, Section, REQUIRED_SECTIONS,
   Limits, ErrorCode, ERROR_BY_CODE, EFFECT_NAMES, MODE_NAMES, type ErrorName, type OpInfo,
 } from "../generated/bytecode.ts";
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 /** A malformed bundle: `code` is the numeric bundle error code, `name` its snake_case name. */
 export class BundleError extends Error {
@@ -121,7 +121,7 @@ export function readBundle(bytes: Uint8Array): BundleInfo {
   const digestSection = byId.get(Section.DIGEST)!;
   if (digestSection.length !== 32) fail("bad_value", digestSection.offset, "DIGEST section must have 32 bytes");
   const digest = bytes.slice(digestSection.offset, digestSection.offset + 32);
-  const actual = new Uint8Array(createHash("sha256").update(bytes.subarray(0, digestHeader)).digest());
+  const actual = sha256(bytes.subarray(0, digestHeader));
   if (!actual.every((b, i) => b === digest[i])) fail("bad_digest", digestSection.offset);
   let signature: BundleInfo["signature"] = null;
   const sig = byId.get(Section.SIGNATURE);

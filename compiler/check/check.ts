@@ -4,7 +4,6 @@
 // desugars the agent-centric `agents:` form into rules in place, and unites egress allowlists and
 // DLP patterns across files. Reports every error it finds, each with a file position; the bundle
 // is null whenever there is at least one error.
-import { domainToASCII } from "node:url";
 import type {
   CheckedBundle, DlpPattern, EgressEntry, Effect, Expr, Mode, PolicyInfo, Rule, Source, Span,
 } from "../ast.ts";
@@ -17,6 +16,7 @@ import { parseRegex } from "../regex/parse.ts";
 import { aTypeName, checkExpression, maybeBool } from "./expr.ts";
 import type { StaticType } from "./expr.ts";
 import { didYouMean } from "./hints.ts";
+import { domainToASCII } from "./domain.ts";
 
 export { checkExpression, checkExpressionSource } from "./expr.ts";
 

@@ -2,7 +2,7 @@
 // Input: a LoweredProgram and optionally a 32-byte Ed25519 seed. Output: the `.aegis` bytes:
 // header, sections in ascending id order, DIGEST (SHA-256 of everything before it) and, when a
 // key is given, SIGNATURE over "aegis-bundle-v1" || digest.
-import { createHash } from "node:crypto";
+import { sha256 as sha256Digest } from "@noble/hashes/sha2.js";
 import { FORMAT_VERSION, MAGIC, OPCODE_TABLE_HASH, Section } from "../generated/bytecode.ts";
 import { ByteWriter, type LoweredProgram } from "../lower/lower.ts";
 import { signDigest } from "./sign.ts";
@@ -25,7 +25,7 @@ function payload(fill: (w: ByteWriter) => void): Uint8Array {
 
 /** SHA-256 of `bytes`. */
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(bytes).digest());
+  return sha256Digest(bytes);
 }
 
 /** Write a lowered program as bundle bytes. Deterministic: the same program gives the same bytes. */

@@ -50,12 +50,30 @@ export interface ParsedYaml {
   errors: PolicyError[];
 }
 
+/**
+ * UTF-8 length of `text` as an encoder writes it (a lone surrogate becomes the 3-byte U+FFFD), like
+ * Node's Buffer.byteLength, which browsers lack.
+ */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 2 UTF-16 units, 4 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
 /** Parses one policy file into a YNode tree, reporting every YAML-level problem with its position. */
 export function parsePolicyYaml(source: Source): ParsedYaml {
   const { path: file, text } = source;
   const err = (offset: number, end: number, message: string) => new PolicyError(file, text, offset, end, message);
 
-  if (Buffer.byteLength(text, "utf8") > MAX_POLICY_FILE_BYTES) {
+  if (utf8Length(text) > MAX_POLICY_FILE_BYTES) {
     return { root: null, errors: [err(0, 0, `file is larger than the limit of ${MAX_POLICY_FILE_BYTES} bytes`)] };
   }
   const deep = findExcessiveNesting(text);
