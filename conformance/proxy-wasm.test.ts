@@ -1,0 +1,77 @@
+// The Envoy filter against golden data, in the proxy-wasm test host (conformance/hosts/proxy-wasm.ts).
+// 1. The conformance corpus: every golden case is one HTTP stream whose body is the request
+//    (request_body mode), and the bytes the filter exposes must be the golden decision or error
+//    bytes. Honours conformance/skips/proxy-wasm.yaml (a skipped case that passes fails as stale).
+// 2. The HTTP mapping cases of conformance/http-mapping/*.yaml: headers, path and body in; status,
+//    decision, error, response headers, what reached the upstream and log lines out.
+// Input: conformance/cases, conformance/http-mapping; output: test results and one summary line.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compile } from "../compiler/index.ts";
+import { caseId, CorpusSession, loadCorpus, loadSkips, type CaseResult } from "./runner.ts";
+import { checkMapping, createProxyWasmHost, filterWasm, loadMappingFiles, mappingRequest } from "./hosts/proxy-wasm.ts";
+import { ProxyWasmHost } from "./hosts/proxy-wasm/host.ts";
+
+const corpus = loadCorpus();
+const host = createProxyWasmHost();
+const skips = new Map(loadSkips(host.name).map((s) => [s.test, s]));
+const session = new CorpusSession(host);
+const tally = { cases: 0, passed: 0, skipped: 0 };
+
+function explain(r: CaseResult): string {
+  return [`${r.file}: ${r.case}: ${r.message ?? "failed"}`, `  expected: ${r.expected ?? "-"}`, `  got:      ${r.got ?? "-"}`].join("\n");
+}
+
+describe(`conformance ${host.name}`, () => {
+  afterAll(() => {
+    console.log(`conformance ${host.name}: ${tally.cases} cases, ${tally.passed} passed, ${tally.skipped} skipped`);
+  });
+
+  for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
+    describe(file.path, () => {
+      for (const c of file.cases) {
+        it(c.name, async (ctx) => {
+          tally.cases++;
+          const r = await session.runCase(file, c);
+          const skip = skips.get(caseId(file, c));
+          if (skip) {
+            expect(r.ok, `stale skip in conformance/skips/${host.name}.yaml: ${skip.test} now passes; remove it`).toBe(false);
+            tally.skipped++;
+            ctx.skip(`${skip.reason} (${skip.issue})`);
+            return;
+          }
+          if (r.ok) tally.passed++;
+          expect(r.ok, explain(r)).toBe(true);
+        });
+      }
+    });
+  }
+});
+
+const mappingDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "http-mapping");
+const mappingFiles = loadMappingFiles(mappingDir);
+let filterModule: WebAssembly.Module;
+
+beforeAll(async () => {
+  filterModule = await WebAssembly.compile((await filterWasm()) as Uint8Array<ArrayBuffer>);
+});
+
+describe("proxy-wasm http mapping", () => {
+  for (const file of mappingFiles) {
+    describe(file.path, () => {
+      const bundle = Buffer.from(compile([{ path: `${file.path}#policy`, text: file.policy }])).toString("base64");
+      for (const c of file.cases) {
+        it(c.name, async () => {
+          const host = await ProxyWasmHost.create(filterModule, { pluginConfig: JSON.stringify({ decision_header: true, ...c.config, bundle }) });
+          const loaded = host.logs.some((l) => l.message.startsWith("aegis: bundle loaded"));
+          expect(loaded, host.logs.map((l) => l.message).join("\n")).toBe(true);
+          const r = await host.httpRequest(mappingRequest(c.request));
+          const why = checkMapping(c.want, r);
+          expect(why, `${file.path}: ${c.name}: ${why}`).toBeNull();
+          expect(r.warnings, "ABI misuse").toEqual([]);
+        });
+      }
+    });
+  }
+});
