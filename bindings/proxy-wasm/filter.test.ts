@@ -3,11 +3,13 @@
 // lifecycle (bundle inline or fetched, signature checks, fail closed, reconfiguration), telemetry,
 // trailers, header safety and memory. Request mapping and decisions per HTTP case are golden data
 // in conformance/http-mapping/ (run by conformance/proxy-wasm.test.ts).
+import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/index.ts";
 import { publicKeyFromSeed } from "../../compiler/emit/sign.ts";
 import { filterWasm, headerOf, logsWith } from "../../conformance/hosts/proxy-wasm.ts";
 import { ProxyWasmHost, type ClusterHandler, type HeaderPair, type HttpResult } from "../../conformance/hosts/proxy-wasm/host.ts";
+import { canonicalize } from "../../telemetry/jcs.ts";
 
 const POLICY_ALLOW = `aegis: 1
 policy: lifecycle
@@ -29,6 +31,17 @@ rules:
     tool: erp
     action: read
     reason: reads are closed
+`;
+
+const POLICY_APPROVAL = `aegis: 1
+policy: approvals
+version: "1"
+default: deny
+rules:
+  - id: pay-needs-approval
+    effect: approval_needed
+    tool: erp
+    action: pay
 `;
 
 const seedA = new Uint8Array(32).fill(7);
@@ -147,6 +160,11 @@ describe("proxy-wasm filter bundles", () => {
     ["bad status", { bundle: b64(allowBundle), approval_status: 99 }, "configuration key `approval_status` must be an HTTP status code"],
     ["bad header", { bundle: b64(allowBundle), agent_id_header: "x agent" }, "configuration key `agent_id_header` must be a header name"],
     ["bundle_url key", { bundle_url: { cluster: "c", path: "/b", timeout: 5 } }, "unknown configuration key `bundle_url.timeout`"],
+    ["telemetry key", { bundle: b64(allowBundle), telemetry: { hots: "x" } }, "unknown configuration key `telemetry.hots`"],
+    ["telemetry prev", { bundle: b64(allowBundle), telemetry: { prev: "00" } }, "configuration key `prev` must be a leaf hash (64 hex digits)"],
+    ["telemetry seq_start", { bundle: b64(allowBundle), telemetry: { seq_start: 1.5 } }, "configuration key `seq_start` must be an integer from 0 to 9007199254740991"],
+    ["telemetry host", { bundle: b64(allowBundle), telemetry: { host: "" } }, "configuration key `host` must be a non-empty string"],
+    ["telemetry include_params", { bundle: b64(allowBundle), telemetry: { include_params: "yes" } }, "configuration key `include_params` must be true or false"],
   ])("rejects a configuration: %s", async (_name, config, message) => {
     const host = await start(config);
     expect(errorLines(host)[0]).toContain(message);
@@ -275,30 +293,92 @@ describe("proxy-wasm filter bundle_url", () => {
 });
 
 describe("proxy-wasm filter telemetry", () => {
-  it("logs one decision line per request with the engine's exact bytes", async () => {
+  const ZEROS = "0".repeat(64);
+  /** The leaf hash of a record line (docs/telemetry.md §3), computed here with node:crypto. */
+  const leafHashOf = (line: string): string => createHash("sha256").update(Buffer.concat([Buffer.from([0]), Buffer.from(line)])).digest("hex");
+  const records = (r: HttpResult): Record<string, unknown>[] => logsWith(r, "aegis.record ").map((m) => JSON.parse(m.slice("aegis.record ".length)));
+  /** A request_body-mode request for the `erp` tool; `body` is the whole Aegis request. */
+  const call = (host: ProxyWasmHost, body: string, headers: HeaderPair[] = []): Promise<HttpResult> =>
+    host.httpRequest({ headers: [[":method", "POST"], [":path", "/aegis"], [":authority", "t"], ...headers], body });
+  const READ_REQUEST = '{"agent":{"id":"a1","tenant":"acme"},"tool":"erp","action":"read","params":{"n":1}}';
+
+  it("logs one JCS record per decision at info, with the engine's exact bytes at debug", async () => {
     const host = await start({ bundle: b64(denyBundle) });
     const r = await read(host);
-    const lines = logsWith(r, "aegis.decision ");
-    expect(lines).toEqual([`aegis.decision ${new TextDecoder().decode(r.localResponse!.body)}`]);
-    expect(r.logs.find((l) => l.message.startsWith("aegis.decision "))!.level).toBe("info");
+    const decisionLine = r.logs.find((l) => l.message.startsWith("aegis.decision "))!;
+    expect(decisionLine.message).toBe(`aegis.decision ${new TextDecoder().decode(r.localResponse!.body)}`);
+    expect(decisionLine.level).toBe("debug");
+    const lines = r.logs.filter((l) => l.message.startsWith("aegis.record "));
+    expect(lines.map((l) => l.level)).toEqual(["info"]);
+    const line = lines[0]!.message.slice("aegis.record ".length);
+    const record = JSON.parse(line) as Record<string, unknown>;
+    expect(canonicalize(record)).toBe(line);
+    const decision = bodyJson(r);
+    expect(record).toMatchObject({
+      type: "decision", v: 1, seq: 0, prev: ZEROS, host: "proxy-wasm", agent: { id: "a1" }, tool: "erp", action: "read",
+      decision: "deny", enforced: true, rule: "no-reads", reason: "reads are closed", bundle: decision.bundle,
+      policy: { name: "lifecycle", version: "2" },
+    });
   });
 
-  it("posts the line to a collector cluster and does not log it when log_records is false", async () => {
+  it("chains records over requests: seq counts up, prev is the leaf hash of the record before, a bad request included", async () => {
+    const host = await start({ mode: "request_body", bundle: b64(allowBundle) });
+    const lines: string[] = [];
+    const statuses: number[] = [];
+    for (const body of [READ_REQUEST, '{"tool":"erp",', READ_REQUEST, '{"agent":{"id":"a1"},"action":"read"}', READ_REQUEST]) {
+      const r = await call(host, body);
+      statuses.push(r.status!);
+      const got = logsWith(r, "aegis.record ");
+      expect(got, body).toHaveLength(1);
+      lines.push(got[0]!.slice("aegis.record ".length));
+    }
+    expect(statuses).toEqual([200, 400, 200, 400, 200]);
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.map((p) => p.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(parsed[0]!.prev).toBe(ZEROS);
+    for (let i = 1; i < lines.length; i++) expect(parsed[i]!.prev, `record ${i}`).toBe(leafHashOf(lines[i - 1]!));
+    // The request errors are deny records with the error and the digest of the raw bytes.
+    expect(parsed[1]).toMatchObject({ decision: "deny", enforced: true, rule: "", error: { code: "invalid_json" } });
+    expect(parsed[1]!.request).toBe(`sha256:${createHash("sha256").update('{"tool":"erp",').digest("hex")}`);
+    expect(parsed[3]).toMatchObject({ decision: "deny", error: { code: "invalid_request" }, agent: { id: "a1" }, action: "read" });
+    // A decision's digest is over the JCS form of the request.
+    expect(parsed[0]!.request).toBe(`sha256:${createHash("sha256").update(canonicalize(JSON.parse(READ_REQUEST))).digest("hex")}`);
+  });
+
+  it("posts the same record line to the collector as it logs", async () => {
     const posted: { headers: HeaderPair[]; body: string }[] = [];
     const host = await start(
-      { bundle: b64(allowBundle), log_records: false, collector: { cluster: "collector", authority: "otel.internal", path: "/v1/aegis", timeout_ms: 250 } },
+      { bundle: b64(allowBundle), collector: { cluster: "collector", authority: "otel.internal", path: "/v1/aegis", timeout_ms: 250 } },
       { collector: (req) => { posted.push({ headers: req.headers, body: new TextDecoder().decode(req.body) }); return { status: 204 }; } },
     );
-    const r = await read(host);
-    expect(r.status).toBe(200);
-    expect(logsWith(r, "aegis.decision ")).toEqual([]);
-    expect(posted).toHaveLength(1);
+    const first = await read(host);
+    const second = await read(host);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const logged = [...logsWith(first, "aegis.record "), ...logsWith(second, "aegis.record ")].map((m) => m.slice("aegis.record ".length));
+    expect(logged).toHaveLength(2);
+    expect(posted.map((p) => p.body)).toEqual(logged.map((l) => `${l}\n`));
     expect(headerOf(posted[0]!.headers, ":method")).toBe("POST");
     expect(headerOf(posted[0]!.headers, ":path")).toBe("/v1/aegis");
     expect(headerOf(posted[0]!.headers, ":authority")).toBe("otel.internal");
     expect(headerOf(posted[0]!.headers, "content-type")).toBe("application/json");
-    expect(posted[0]!.body).toMatch(/^\{"decision":"allow","enforced":true,"rule":"read",.*\}\n$/);
-    expect(r.httpCalls[0]!.timeoutMs).toBe(250);
+    expect(first.httpCalls[0]!.timeoutMs).toBe(250);
+    expect(JSON.parse(logged[1]!).prev).toBe(leafHashOf(logged[0]!));
+  });
+
+  it("posts records without logging them when log_records is false, and keeps the chain", async () => {
+    const posted: string[] = [];
+    const host = await start(
+      { bundle: b64(allowBundle), log_records: false, collector: { cluster: "collector", path: "/v1/aegis" } },
+      { collector: (req) => { posted.push(new TextDecoder().decode(req.body)); return { status: 204 }; } },
+    );
+    const r = await read(host);
+    await read(host);
+    expect(r.status).toBe(200);
+    expect(logsWith(r, "aegis.record ")).toEqual([]);
+    expect(logsWith(r, "aegis.decision ")).toEqual([]);
+    expect(posted).toHaveLength(2);
+    const [a, b] = posted.map((p) => p.slice(0, -1));
+    expect(JSON.parse(b!)).toMatchObject({ seq: 1, prev: leafHashOf(a!) });
   });
 
   it("keeps serving when the collector is down", async () => {
@@ -308,6 +388,79 @@ describe("proxy-wasm filter telemetry", () => {
     );
     expect((await read(host)).status).toBe(200);
     expect((await read(host)).status).toBe(200);
+  });
+
+  it("takes ts and eval_ns from the proxy clock around the engine call, and the id from x-request-id", async () => {
+    const readings = [1_795_312_539_123_456_789n, 1_795_312_539_123_470_000n];
+    const host = await ProxyWasmHost.create(module, {
+      pluginConfig: JSON.stringify({ mode: "request_body", bundle: b64(allowBundle) }),
+      now: () => readings.shift() ?? 0n,
+    });
+    readings.splice(0, readings.length, 1_795_312_539_123_456_789n, 1_795_312_539_123_470_000n);
+    const r = await call(host, READ_REQUEST, [["x-request-id", "edge-7f3a"]]);
+    expect(readings).toEqual([]);
+    expect(records(r)[0]).toMatchObject({ ts: "2026-11-22T01:55:39.123Z", eval_ns: 13_211, id: "edge-7f3a" });
+  });
+
+  it("makes a UUIDv7 from the clock when there is no usable x-request-id", async () => {
+    const host = await start({ mode: "request_body", bundle: b64(allowBundle) });
+    const ids: string[] = [];
+    for (const headers of [[], [], [["x-request-id", "x".repeat(129)]]] as HeaderPair[][]) {
+      const before = Date.now();
+      const record = records(await call(host, READ_REQUEST, headers))[0]!;
+      const id = String(record.id);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ms = parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+      expect(ms).toBeGreaterThanOrEqual(before);
+      expect(ms).toBe(Date.parse(String(record.ts)));
+      ids.push(id);
+    }
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it("writes telemetry.host, include_params, seq_start and prev into the records", async () => {
+    const prev = "6E340B9CFFB37A989CA544E6BB780A2C78901D3FB33738768511A30617AFA01D";
+    const host = await start({ mode: "request_body", bundle: b64(allowBundle), telemetry: { host: "edge-eu1", include_params: true, seq_start: 1000, prev } });
+    const record = records(await call(host, READ_REQUEST))[0]!;
+    expect(record).toMatchObject({ host: "edge-eu1", params: { n: 1 }, seq: 1000, prev: prev.toLowerCase() });
+  });
+
+  it("restarts the chain when a configuration changes its start, and continues it when only something else changes", async () => {
+    const config = { mode: "request_body", bundle: b64(allowBundle), telemetry: { seq_start: 5 } };
+    const host = await start(config);
+    const first = logsWith(await call(host, READ_REQUEST), "aegis.record ")[0]!.slice("aegis.record ".length);
+    await host.configure(JSON.stringify({ ...config, telemetry: { seq_start: 5, host: "renamed" } }));
+    const second = records(await call(host, READ_REQUEST))[0]!;
+    expect(second).toMatchObject({ seq: 6, prev: leafHashOf(first), host: "renamed" });
+    await host.configure(JSON.stringify({ ...config, telemetry: { seq_start: 0 } }));
+    expect(records(await call(host, READ_REQUEST))[0]).toMatchObject({ seq: 0, prev: ZEROS });
+    // A rejected configuration changes nothing.
+    await host.configure(JSON.stringify({ ...config, telemetry: { seq_start: -1 } }));
+    expect(records(await call(host, READ_REQUEST))[0]).toMatchObject({ seq: 1 });
+  });
+
+  it("names the pending approval in x-aegis-approval with the record's approval id", async () => {
+    const host = await start({ mode: "request_body", bundle: b64(compile(POLICY_APPROVAL)), log_records: false });
+    const r = await call(host, '{"agent":{"id":"a1"},"tool":"erp","action":"pay","params":{"amount":7}}');
+    expect(r.status).toBe(403);
+    const decision = bodyJson(r) as { bundle: string; rule: string };
+    const digest = `sha256:${createHash("sha256").update(canonicalize({ agent: { id: "a1" }, tool: "erp", action: "pay", params: { amount: 7 } })).digest("hex")}`;
+    const want = `apr-${createHash("sha256").update(`${decision.bundle}\n${decision.rule}\n${digest}`).digest("hex").slice(0, 32)}`;
+    expect(headerOf(r.response?.headers, "x-aegis-approval")).toBe(want);
+    expect(logsWith(r, "aegis.record ")).toEqual([]); // the id without a record kept
+  });
+
+  it("answers `required` and logs the decision as an error when no record can be written", async () => {
+    const host = await start({ mode: "request_body", bundle: b64(compile(POLICY_APPROVAL)) });
+    const r = await call(host, '{"agent":{"id":"a1"},"tool":"erp","action":"pay","params":{"amount":1e400}}');
+    expect(r.status).toBe(403);
+    expect(headerOf(r.response?.headers, "x-aegis-approval")).toBe("required");
+    expect(logsWith(r, "aegis.record ")).toEqual([]);
+    expect(r.logs.filter((l) => l.level === "error").map((l) => l.message)).toEqual([
+      `aegis: no decision record: a value of the request has no canonical JSON form (a number beyond a double, a lone surrogate); the decision: ${new TextDecoder().decode(r.localResponse!.body)}`,
+    ]);
+    // No leaf was added: the next record is still leaf 0.
+    expect(records(await call(host, '{"agent":{"id":"a1"},"tool":"erp","action":"pay","params":{}}'))[0]).toMatchObject({ seq: 0, prev: ZEROS });
   });
 });
 

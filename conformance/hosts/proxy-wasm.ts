@@ -7,19 +7,31 @@
 //   - allow, sanitize: the `x-aegis-decision-json` response header (base64 of the decision JSON,
 //     enabled by `decision_header`), after checking that a sanitize decision's params are what
 //     went upstream in place of the request's params.
+// Decision records (`record`): a fresh filter VM configured with the record inputs (`telemetry`
+// seq_start, prev, host, include_params), the test host's clock answering ts then ts + eval_ns,
+// and `x-request-id` as the id; the output is the record of the `aegis.record ` log line.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { ConformanceHost } from "../runner.ts";
+import type { RecordMeta } from "../../telemetry/record.ts";
 import { buildProxyWasm } from "../../scripts/build-proxy-wasm.ts";
 import { ProxyWasmHost, type HeaderPair, type HostOptions, type HttpResult } from "./proxy-wasm/host.ts";
 
 let filterBytes: Promise<Uint8Array> | null = null;
+let filterModule: Promise<WebAssembly.Module> | null = null;
 
 /** The filter's wasm bytes, built first when missing or stale (once per process). */
 export function filterWasm(): Promise<Uint8Array> {
   filterBytes ??= buildProxyWasm().then((b) => new Uint8Array(readFileSync(b.filter)));
   return filterBytes;
+}
+
+/** The filter compiled once per process, for tests that start many VMs. */
+export function filterModuleOnce(): Promise<WebAssembly.Module> {
+  filterModule ??= filterWasm().then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
+  return filterModule;
 }
 
 /** The value of header `name` in `headers` (names are lower-case in the test host). */
@@ -47,10 +59,28 @@ export function requestBodyConfig(bundle: Uint8Array, extra: Record<string, unkn
   return JSON.stringify({ mode: "request_body", bundle: Buffer.from(bundle).toString("base64"), decision_header: true, ...extra });
 }
 
+/** The filter's `telemetry` configuration that makes its record inputs those of `meta` (all but the clock and the id). */
+export function telemetryConfig(meta: RecordMeta): Record<string, unknown> {
+  return { host: meta.host, include_params: meta.includeParams ?? false, seq_start: meta.seq, prev: meta.prev };
+}
+
+/** Longest `x-request-id` the filter takes as the record id (bindings/proxy-wasm/assembly/telemetry.ts). */
+const MAX_REQUEST_ID_BYTES = 128;
+
+/** The `aegis.record ` line of a result, without the prefix; throws unless there is exactly one. */
+export function recordLine(r: HttpResult): string {
+  const lines = logsWith(r, "aegis.record ");
+  if (lines.length !== 1) {
+    throw new Error(`want one aegis.record log line, got ${lines.length} (logs: ${JSON.stringify(r.logs.map((l) => l.message))})`);
+  }
+  return lines[0]!.slice("aegis.record ".length);
+}
+
 /** The proxy-wasm filter as a conformance host. */
 export class ProxyWasmConformanceHost implements ConformanceHost {
   readonly name = "proxy-wasm";
   private host: ProxyWasmHost | null = null;
+  private bundle: Uint8Array | null = null;
   private readonly options: HostOptions;
 
   constructor(options: HostOptions = {}) {
@@ -60,6 +90,7 @@ export class ProxyWasmConformanceHost implements ConformanceHost {
   }
 
   async load(bundle: Uint8Array): Promise<void> {
+    this.bundle = null;
     const config = requestBodyConfig(bundle);
     if (!this.host) {
       this.host = await ProxyWasmHost.create(await filterWasm(), { ...this.options, pluginConfig: config });
@@ -68,12 +99,14 @@ export class ProxyWasmConformanceHost implements ConformanceHost {
         this.host = null;
         throw new Error(failure);
       }
+      this.bundle = bundle;
       return;
     }
     const from = this.host.logs.length;
     await this.host.configure(config);
     const failure = configureOutcome(this.host, from);
     if (failure) throw new Error(failure);
+    this.bundle = bundle;
   }
 
   /** One POST whose body is the request; the decision or error bytes the filter exposed. */
@@ -84,6 +117,43 @@ export class ProxyWasmConformanceHost implements ConformanceHost {
       body: request,
     });
     return decisionBytes(r, request);
+  }
+
+  /**
+   * The record line the filter logs for `request` with record inputs `meta`. A fresh VM, so the
+   * chain starts where `meta` says (a VM keeps `seq` and `prev` across requests): its `telemetry`
+   * configuration gives seq, prev, host and include_params; its clock reads `ts` ms before the
+   * engine call and `ts` ms + `eval_ns` ns after it; `x-request-id` is the id.
+   */
+  async record(request: Uint8Array, meta: RecordMeta): Promise<Uint8Array> {
+    if (!this.bundle) throw new Error("no bundle is loaded");
+    const idBytes = Buffer.byteLength(meta.id);
+    if (idBytes === 0 || idBytes > MAX_REQUEST_ID_BYTES || /[\x00-\x1f\x7f]/.test(meta.id)) {
+      throw new Error(`record id \`${meta.id}\` cannot travel as x-request-id (1 to ${MAX_REQUEST_ID_BYTES} bytes, no controls)`);
+    }
+    const start = BigInt(meta.ts) * 1_000_000n;
+    const end = start + BigInt(meta.evalNs);
+    if (end >= 1n << 64n) throw new Error(`record time ${meta.ts} ms is beyond the proxy-wasm clock (u64 ns)`);
+    const readings: bigint[] = [];
+    const fallback = this.options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+    const host = await ProxyWasmHost.create(await filterModuleOnce(), {
+      ...this.options,
+      pluginConfig: requestBodyConfig(this.bundle, { telemetry: telemetryConfig(meta) }),
+      now: () => readings.shift() ?? fallback(),
+    });
+    const failure = configureOutcome(host, 0);
+    if (failure) throw new Error(failure);
+    readings.push(start, end);
+    const r = await host.httpRequest({
+      headers: [
+        [":method", "POST"], [":path", "/aegis/evaluate"], [":authority", "tools.local"], ["content-type", "application/json"],
+        ["content-length", String(request.length)], ["x-request-id", meta.id],
+      ],
+      body: request,
+    });
+    if (r.trapped) throw new Error(`the filter trapped: ${r.error}`);
+    if (readings.length !== 0) throw new Error("the filter did not read the clock before and after the engine call");
+    return new TextEncoder().encode(recordLine(r));
   }
 }
 
@@ -148,8 +218,10 @@ export interface MappingWant {
   decision?: Record<string, unknown>;
   /** A refusal's error JSON: its code, and text its message must contain. */
   error?: { code: string; message?: string };
-  /** Response headers (null: must be absent). */
+  /** Response headers (null: must be absent; `$record.<member>`: that string member of the record). */
   response_headers?: Record<string, string | null>;
+  /** Members the decision record (the `aegis.record ` log line) must have (null: must be absent). */
+  record?: Record<string, unknown>;
   /** false: nothing reached the upstream. Otherwise headers (null: absent) and the exact body. */
   upstream?: false | { headers?: Record<string, string | null>; body?: string; body_json?: unknown };
   /** Each must be the start of some log line. */
@@ -196,7 +268,7 @@ export function loadMappingFiles(dir: string): MappingFile[] {
       if (!isObj(c.request)) throw new Error(`${name}: ${c.name}: request must be a map`);
       only(name, `${c.name}: request`, c.request, ["method", "path", "authority", "scheme", "headers", "jwt", "body", "body_json", "chunk_size", "content_length"]);
       if (!isObj(c.want) || typeof c.want.status !== "number") throw new Error(`${name}: ${c.name}: want must be a map with a status`);
-      only(name, `${c.name}: want`, c.want, ["status", "decision", "error", "response_headers", "upstream", "logs"]);
+      only(name, `${c.name}: want`, c.want, ["status", "decision", "error", "response_headers", "record", "upstream", "logs"]);
       return {
         name: c.name,
         description: typeof c.description === "string" ? c.description : undefined,
@@ -233,9 +305,26 @@ export function checkMapping(want: MappingWant, r: HttpResult): string | null {
   if (r.paused) return `the stream was left paused in the ${r.pausedIn}`;
   if (r.status !== want.status) problems.push(`status ${r.status}, want ${want.status}`);
   const headers = r.response?.headers ?? [];
+  let record: Obj | undefined;
+  const recordLines = logsWith(r, "aegis.record ");
+  if (recordLines.length === 1) {
+    try { record = JSON.parse(recordLines[0]!.slice("aegis.record ".length)) as Obj; } catch { record = undefined; }
+  }
+  const needsRecord = want.record !== undefined || Object.values(want.response_headers ?? {}).some((v) => v?.startsWith("$record."));
+  if (needsRecord && !record) problems.push(`want one aegis.record log line holding a JSON object, got ${JSON.stringify(recordLines)}`);
   for (const [k, v] of Object.entries(want.response_headers ?? {})) {
     const got = headerOf(headers, k);
-    if (got !== (v ?? undefined)) problems.push(`response header ${k}: ${JSON.stringify(got)}, want ${JSON.stringify(v)}`);
+    const fromRecord = v?.startsWith("$record.") ? record?.[v.slice("$record.".length)] : undefined;
+    if (v?.startsWith("$record.") && typeof fromRecord !== "string") { problems.push(`response header ${k}: the record has no string \`${v.slice(8)}\``); continue; }
+    const wanted = fromRecord ?? v ?? undefined;
+    if (got !== wanted) problems.push(`response header ${k}: ${JSON.stringify(got)}, want ${JSON.stringify(wanted)}${wanted !== v ? ` (${v})` : ""}`);
+  }
+  if (record) {
+    for (const [k, v] of Object.entries(want.record ?? {})) {
+      // Records are JCS (members sorted): compare values, not member order.
+      const differs = v === null ? k in record : !isDeepStrictEqual(record[k], v);
+      if (differs) problems.push(`record.${k}: ${JSON.stringify(record[k])}, want ${v === null ? "absent" : JSON.stringify(v)}`);
+    }
   }
   const bodyText = r.localResponse ? new TextDecoder().decode(r.localResponse.body) : undefined;
   if (want.decision) {

@@ -11,6 +11,7 @@
 
 export const STATUS_OK: u32 = 0;
 
+export const LOG_DEBUG: u32 = 1;
 export const LOG_INFO: u32 = 2;
 export const LOG_ERROR: u32 = 4;
 
@@ -30,6 +31,9 @@ export const MAP_HTTP_CALL_RESPONSE_HEADERS: u32 = 6;
 // @ts-ignore: decorator
 @external("env", "proxy_log")
 declare function proxy_log(level: u32, ptr: usize, len: usize): u32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_current_time_nanoseconds")
+declare function proxy_get_current_time_nanoseconds(retTime: usize): u32;
 // @ts-ignore: decorator
 @external("env", "proxy_set_tick_period_milliseconds")
 declare function proxy_set_tick_period_milliseconds(ms: u32): u32;
@@ -100,6 +104,15 @@ export let retLen: usize = 0;
 
 export function log(level: u32, ptr: usize, len: usize): void {
   proxy_log(level, ptr, len);
+}
+
+const NOW: usize = memory.data(8, 8);
+
+/** The host's wall clock in ns since the Unix epoch (0 when the host cannot tell). */
+export function nowNs(): u64 {
+  store<u64>(NOW, 0);
+  if (proxy_get_current_time_nanoseconds(NOW) != STATUS_OK) return 0;
+  return load<u64>(NOW);
 }
 
 export function setTickPeriod(ms: u32): void {

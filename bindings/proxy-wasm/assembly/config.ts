@@ -11,6 +11,7 @@ import {
   containerCount, containerPtr, memberKeyLen, memberKeyPtr, memberValue, nodeKind, numberValue,
   stringLen, stringPtr,
 } from "../../../engine/tape";
+import { utf8CountCodePoints } from "../../../engine/utf8";
 import { ByteBuf, Bytes, decodeBase64, decodeHex, equalsAscii } from "./bytes";
 
 /** How a request becomes an Aegis request (docs/envoy.md "Modes"). */
@@ -48,6 +49,9 @@ export class Collector {
   timeoutMs: u32 = 1000;
 }
 
+/** 64 `0`s: the `prev` of leaf 0. */
+export const ZERO_HASH = Bytes.ascii("0000000000000000000000000000000000000000000000000000000000000000");
+
 export class Config {
   mode: i32 = MODE_HTTP;
   /** Never block: every request passes and the would-be decision is logged. */
@@ -83,6 +87,14 @@ export class Config {
   /** Log one record per decision (proxy_log, info). */
   logRecords: bool = true;
   collector: Collector | null = null;
+  /** The decision records' `host` member. */
+  recordHost: Bytes = Bytes.ascii("proxy-wasm");
+  /** Put the request's (or a sanitize decision's redacted) params into every record. */
+  includeParams: bool = false;
+  /** `seq` of the first record of a chain this configuration starts. */
+  seqStart: u64 = 0;
+  /** `prev` of that first record: 64 lower-case hex digits (ASCII). */
+  prevStart: Bytes = ZERO_HASH;
 }
 
 /** Why the last parseConfig failed (lowercase, user input in backticks). */
@@ -230,6 +242,40 @@ function parseCollector(v: usize): Collector | null {
   return c;
 }
 
+/** The `telemetry` object: what the decision records carry besides the decision. */
+function parseTelemetry(config: Config, v: usize): void {
+  if (nodeKind(v) != KIND_OBJECT) { mustBe("an object"); return; }
+  const n = containerCount(v);
+  let m = containerPtr(v);
+  for (let i: u32 = 0; i < n && !bad; i++, m += MEMBER_SIZE) {
+    const k = memberKeyPtr(m), kl = <usize>memberKeyLen(m), x = memberValue(m);
+    curKeyPtr = k; curKeyLen = kl;
+    if (equalsAscii(k, kl, "host")) {
+      const b = str(x);
+      // The record writer refuses a host that is not UTF-8 (an escaped lone surrogate): say so now.
+      if (!bad && utf8CountCodePoints(b.ptr, b.len) < 0) mustBe("a UTF-8 string");
+      config.recordHost = b;
+    } else if (equalsAscii(k, kl, "include_params")) config.includeParams = flag(x);
+    else if (equalsAscii(k, kl, "seq_start")) {
+      const d = nodeKind(x) == KIND_NUMBER ? numberValue(x) : -1.0;
+      // Records are JSON numbers: beyond 2^53 - 1 consecutive seqs would print the same.
+      if (!(d >= 0 && d <= 9007199254740991.0) || d != Math.floor(d)) mustBe("an integer from 0 to 9007199254740991");
+      else config.seqStart = <u64>d;
+    } else if (equalsAscii(k, kl, "prev")) {
+      const hash = fixedBytes(x, 32, "a leaf hash (64 hex digits)");
+      if (hash !== null) {
+        if (nodeKind(x) != KIND_STRING || stringLen(x) != 64) mustBe("a leaf hash (64 hex digits)");
+        else {
+          // Records carry lower-case hex; the chain must match what audit verify recomputes.
+          const text = new ByteBuf();
+          text.hex(hash.ptr, 32);
+          config.prevStart = new Bytes(text.ptr, text.len);
+        }
+      }
+    } else unknownKey("telemetry.", k, kl);
+  }
+}
+
 /** Parse `len` bytes of configuration JSON; null with configError set when it is not valid. */
 export function parseConfig(ptr: usize, len: usize): Config | null {
   bad = false;
@@ -281,6 +327,7 @@ export function parseConfig(ptr: usize, len: usize): Config | null {
     else if (equalsAscii(k, kl, "decision_header")) config.decisionHeader = flag(v);
     else if (equalsAscii(k, kl, "log_records")) config.logRecords = flag(v);
     else if (equalsAscii(k, kl, "collector")) config.collector = parseCollector(v);
+    else if (equalsAscii(k, kl, "telemetry")) parseTelemetry(config, v);
     else unknownKey("", k, kl);
   }
   if (bad) return null;

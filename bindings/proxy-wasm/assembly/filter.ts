@@ -4,7 +4,8 @@
 // stream's headers and body. Output: per request, a decision by the engine compiled in from
 // engine/ (the same code as build/aegis.wasm, so the same decision bytes): the request continues
 // (allow, sanitize with its body rewritten) or gets a local JSON response (deny, approval needed,
-// bad request, no bundle). docs/envoy.md is the user's guide; this file holds no policy logic.
+// bad request, no bundle), and a decision record (telemetry.ts) for every decision the engine made.
+// docs/envoy.md is the user's guide; this file holds no policy logic.
 //
 // Envoy forwards request headers before the filter sees the body (proxy-wasm-cpp-host turns a
 // paused header callback into "stop all", which would also stop the body callbacks), so:
@@ -30,7 +31,7 @@ import {
   ACTION_CONTINUE, ACTION_PAUSE, BUFFER_HTTP_CALL_RESPONSE_BODY, BUFFER_HTTP_REQUEST_BODY,
   BUFFER_PLUGIN_CONFIGURATION, LOG_ERROR, LOG_INFO, MAP_HTTP_CALL_RESPONSE_HEADERS,
   MAP_HTTP_REQUEST_HEADERS, MAP_HTTP_RESPONSE_HEADERS, getBuffer, getHeader, hostAlloc, httpCall,
-  log, removeHeader, replaceHeader, resetHostScratch, retLen, retPtr, sendLocalResponse,
+  log, nowNs, removeHeader, replaceHeader, resetHostScratch, retLen, retPtr, sendLocalResponse,
   setBuffer, setTickPeriod,
 } from "./abi";
 import { ByteBuf, Bytes, HeaderMap, equalsAscii } from "./bytes";
@@ -38,7 +39,7 @@ import { Config, MODE_FORWARD_PROXY, MODE_REQUEST_BODY, configError, parseConfig
 import { mapRequest, refusalBody, refusalStatus, setRefusal } from "./mapping";
 import { checkBundleSignature } from "./signature";
 import { PHASE_BODY, PHASE_PASSED, PHASE_REPLIED, Stream, closeStream, getStream, openStream } from "./streams";
-import { emitDecision } from "./telemetry";
+import { approvalId, emitDecision, seedIds, startChain } from "./telemetry";
 
 const EFFECT_ALLOW: i32 = 0;
 const EFFECT_SANITIZE: i32 = 1;
@@ -145,8 +146,9 @@ function startFetch(config: Config): void {
   }
 }
 
-/** Called when the host starts the VM; nothing to set up (the configuration carries everything). */
+/** Called when the host starts the VM: the configuration carries everything but the id seed. */
 export function proxy_on_vm_start(root: u32, size: u32): u32 {
+  seedIds(nowNs());
   return 1;
 }
 
@@ -173,6 +175,7 @@ export function proxy_on_configure(root: u32, size: u32): u32 {
   if (inline !== null) {
     if (!installBundle(config, inline.ptr, inline.len)) { logRejected("bundle"); return 1; }
     active = config;
+    startChain(config);
     pending = null;
     fetchToken = -1;
     fetchFor = null;
@@ -245,6 +248,7 @@ export function proxy_on_http_call_response(root: u32, token: u32, headers: u32,
   logLoaded(len);
   if (config === pending) {
     active = config;
+    startChain(config);
     pending = null;
     setTickPeriod(src.pollMs);
   }
@@ -259,6 +263,7 @@ const headerValue = new ByteBuf();
 const reply = new ByteBuf();
 
 const CONTENT_LENGTH = Bytes.ascii("content-length");
+const REQUEST_ID = Bytes.ascii("x-request-id");
 const OWN_HEADERS: Bytes[] = [
   Bytes.ascii("x-aegis-decision"), Bytes.ascii("x-aegis-rule"), Bytes.ascii("x-aegis-policy-version"),
   Bytes.ascii("x-aegis-decision-json"), Bytes.ascii("x-aegis-approval"),
@@ -501,6 +506,7 @@ function decide(s: Stream, config: Config, bodyPtr: usize, bodyLen: usize, heade
     reqPtr = request.ptr;
     reqLen = request.len;
   }
+  const startNs = nowNs();
   if (code == 0) {
     const dst = <usize>input_ptr(<u32>reqLen);
     if (dst != 0) memory.copy(dst, reqPtr, reqLen);
@@ -514,17 +520,19 @@ function decide(s: Stream, config: Config, bodyPtr: usize, bodyLen: usize, heade
       if (bodyCode != 0) { writeJsonError(bodyCode); code = bodyCode; }
     }
   }
+  const endNs = nowNs();
   let outPtr = <usize>output_ptr(), outLen = <usize>output_len();
   if (code == -1) { outPtr = reply.ptr; outLen = reply.len; }
-  emitDecision(config, outPtr, outLen);
+  // Read before the record is written: it runs the engine's JSON reader (the tape stays valid).
+  const requestRoot = jsonRoot();
+  const effect = code == 0 ? result_effect() : -1;
+  emitDecision(config, outPtr, outLen, reqPtr, reqLen, startNs, endNs, s.requestId, !config.shadow && effect == EFFECT_APPROVAL);
   if (code != 0) {
     if (config.shadow) { s.phase = PHASE_PASSED; return ACTION_CONTINUE; }
     if (code != -1) { reply.reset(); reply.bytes(outPtr, outLen); }
     return replyError(s, 400, reply.ptr, reply.len);
   }
   if (config.shadow) { s.phase = PHASE_PASSED; return ACTION_CONTINUE; }
-  const requestRoot = jsonRoot();
-  const effect = result_effect();
   if (effect == EFFECT_ALLOW || effect == EFFECT_SANITIZE) {
     if (effect == EFFECT_SANITIZE && bodyLen > 0) rewriteBody(config, bodyPtr, bodyLen, requestRoot);
     // Kept for the response headers; the output buffer is reused by the next evaluation.
@@ -541,7 +549,11 @@ function decide(s: Stream, config: Config, bodyPtr: usize, bodyLen: usize, heade
   localHeaders.reset();
   localHeaders.addAscii("content-type", "application/json");
   decisionHeaders(config, reply.ptr, reply.len, 0, true);
-  if (effect == EFFECT_APPROVAL) localHeaders.addAscii("x-aegis-approval", "required");
+  if (effect == EFFECT_APPROVAL) {
+    // The record's approval id names the pending approval; `required` when no record could be written.
+    if (approvalId.len > 0) localHeaders.add("x-aegis-approval", approvalId.ptr, approvalId.len);
+    else localHeaders.addAscii("x-aegis-approval", "required");
+  }
   const h = localHeaders.serialize();
   sendLocalResponse(effect == EFFECT_APPROVAL ? config.approvalStatus : 403, 0, 0, reply.ptr, reply.len, h.ptr, h.len);
   s.phase = PHASE_REPLIED;
@@ -593,6 +605,8 @@ export function proxy_on_request_headers(id: u32, headers: u32, endOfStream: u32
   }
   // Headers the filter owns: an upstream must be able to trust them.
   for (let i = 0; i < OWN_HEADERS.length; i++) removeHeader(MAP_HTTP_REQUEST_HEADERS, OWN_HEADERS[i].ptr, OWN_HEADERS[i].len);
+  // Read now: the decision may come in a body callback. Envoy sets it (a UUID) unless configured not to.
+  if (getHeader(MAP_HTTP_REQUEST_HEADERS, REQUEST_ID.ptr, REQUEST_ID.len)) s.requestId.bytes(retPtr, retLen);
   if (config.mode != MODE_REQUEST_BODY && !mapRequest(config, s.prefix)) {
     logRefusal();
     if (config.shadow) { s.phase = PHASE_PASSED; return ACTION_CONTINUE; }

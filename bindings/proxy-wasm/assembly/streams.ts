@@ -20,6 +20,8 @@ export class Stream {
   /** The decision JSON of an allow or sanitize decision, for the response headers. */
   decision: ByteBuf = new ByteBuf();
   hasDecision: bool = false;
+  /** The `x-request-id` request header, for the record's `id` (empty: the filter makes one). */
+  requestId: ByteBuf = new ByteBuf();
 }
 
 const pool: Stream[] = [];
@@ -89,6 +91,7 @@ export function openStream(id: u32): Stream {
   s.prefix.reset();
   s.decision.reset();
   s.hasDecision = false;
+  s.requestId.reset();
   return s;
 }
 
