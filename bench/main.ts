@@ -14,6 +14,13 @@ import { Aegis } from "../bindings/node/index.ts";
 import { syntheticRules, aegisSources, celRules, cedarPolicies, syntheticRequest } from "./generate.ts";
 import { samplePolicyRequests } from "./requests.ts";
 import { celEvaluator, cedarEvaluator } from "./peers.ts";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { AuditLog } from "../telemetry/log.ts";
+import { verifyLog } from "../telemetry/verify.ts";
+import { nodeSha256, nodeVerifySignature } from "../telemetry/log.ts";
+import { buildRecord, ZERO_HASH_HEX } from "../telemetry/record.ts";
+import { generateKeyPair } from "../telemetry/keys.ts";
 
 const root = join(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -107,13 +114,57 @@ async function main(): Promise<void> {
   facts.wasm_memory_growth_bytes = wasmAfter - wasmBefore;
   facts.gc_exposed = gc ? "yes" : "no";
 
+  await telemetry(sampleBundle, samples);
+
   report();
+}
+
+/** 5. The audit log: cost per decision, append throughput, verification throughput (docs/telemetry.md). */
+async function telemetry(bundle: Uint8Array, samples: { request: object }[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "aegis-bench-audit-"));
+  try {
+    const key = generateKeyPair("pem");
+    const plain = await Aegis.load(bundle);
+    const audited = await Aegis.load(bundle, { audit: { dir: join(dir, "decisions"), key: key.seed } });
+    let a = 0, b = 0;
+    await measure([
+      ["sample policies: evaluate(object), no audit log", () => plain.evaluate(samples[a++ % samples.length].request)],
+      ["sample policies: evaluate(object) with audit log", () => audited.evaluate(samples[b++ % samples.length].request)],
+    ]);
+    audited.close();
+
+    // Append throughput: records as the binding builds them, appended by one writer on one core.
+    const N = quick ? 50_000 : 300_000;
+    const decision = plain.evaluate(samples[0].request) as unknown as Parameters<typeof buildRecord>[0];
+    const record = buildRecord(decision, { value: samples[0].request }, { seq: 0, prev: ZERO_HASH_HEX, ts: Date.now(), id: "bench", host: "node", evalNs: 1000 });
+    const logDir = join(dir, "throughput");
+    const log = AuditLog.open({ dir: logDir, key: key.seed, checkpointEvery: 10_000, checkpointIntervalMs: 3_600_000 });
+    const t0 = performance.now();
+    for (let k = 0; k < N; k++) log.append(record as unknown as { type: string });
+    log.close();
+    const appendMs = performance.now() - t0;
+    facts.audit_records_appended = N;
+    facts.audit_append_records_per_s = Math.round(N / (appendMs / 1000));
+
+    const segments = readdirSync(logDir).filter((n) => n.endsWith(".jsonl")).sort().map((name) => ({ name, bytes: readFileSync(join(logDir, name)) }));
+    const t1 = performance.now();
+    const verdict = verifyLog(segments, key.publicKey, { sha256: nodeSha256, verifySignature: nodeVerifySignature() });
+    const verifyMs = performance.now() - t1;
+    if (!verdict.ok || verdict.leaves !== N) throw new Error(`bench log did not verify: ${JSON.stringify(verdict.findings.slice(0, 3))}`);
+    facts.audit_verify_records_per_s = Math.round(N / (verifyMs / 1000));
+    facts.audit_log_bytes_per_record = Math.round(segments.reduce((n, s) => n + s.bytes.length, 0) / N);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function report(): void {
   const get = (name: string) => rows.find((r) => r.name === name);
   const fast = get("sample policies: evaluate(object) (fast path)");
   const r10k = get("10000 rules: aegis evaluate(object)");
+  const noAudit = get("sample policies: evaluate(object), no audit log");
+  const withAudit = get("sample policies: evaluate(object) with audit log");
+  const auditCost = noAudit && withAudit ? Math.round((withAudit.p50_us - noAudit.p50_us) * 1000) / 1000 : undefined;
   const targets = [
     ["sample policies p50 <= 1.5 µs (fast path)", fast ? `${fast.p50_us} µs` : "n/a", fast ? fast.p50_us <= 1.5 : false],
     ["sample policies p99 <= 4 µs (fast path)", fast ? `${fast.p99_us} µs` : "n/a", fast ? fast.p99_us <= 4 : false],
@@ -122,6 +173,9 @@ function report(): void {
     ["10,000-rule bundle compiles in <= 2 s", `${facts.compile_ms_10000_rules} ms`, (facts.compile_ms_10000_rules as number) <= 2000],
     ["10,000-rule bundle loads in <= 20 ms", `${facts.load_ms_10000_rules_median} ms`, (facts.load_ms_10000_rules_median as number) <= 20],
     ["no wasm memory growth over the heap check", `${facts.wasm_memory_growth_bytes} bytes`, facts.wasm_memory_growth_bytes === 0],
+    ["audit log adds <= 2 µs p50 to a decision", auditCost === undefined ? "n/a" : `+${auditCost} µs`, auditCost !== undefined && auditCost <= 2],
+    [">= 200,000 records/s appended on one core", `${facts.audit_append_records_per_s} records/s`, (facts.audit_append_records_per_s as number) >= 200_000],
+    ["audit verify >= 500,000 records/s", `${facts.audit_verify_records_per_s} records/s`, (facts.audit_verify_records_per_s as number) >= 500_000],
   ] as const;
   const ratio = (a?: Row, b?: Row) => (a && b ? `${(b.p50_us / a.p50_us).toFixed(1)}x / ${(b.p99_us / a.p99_us).toFixed(1)}x` : "n/a");
   const peers = [4, 100, 1000].map((n) => [n, ratio(get(`${n} rules: aegis evaluate(object)`), get(`${n} rules: cel-js (every rule, parsed once)`)), ratio(get(`${n} rules: aegis evaluate(object)`), get(`${n} rules: cedar-wasm (preparsed policy set)`))]);

@@ -7,11 +7,15 @@ import { evalCommand } from "./commands/eval.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { keygenCommand } from "./commands/keygen.ts";
 import { testCommand } from "./commands/test.ts";
+import { auditCommand } from "./commands/audit.ts";
+import { reportCommand } from "./commands/report.ts";
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from "./io.ts";
 import { KeyError } from "./keys.ts";
 
 /** Every command, in the order `aegis --help` lists them. */
-export const COMMANDS: Command[] = [compileCommand, checkCommand, evalCommand, testCommand, inspectCommand, keygenCommand];
+export const COMMANDS: Command[] = [
+  compileCommand, checkCommand, evalCommand, testCommand, inspectCommand, keygenCommand, auditCommand, reportCommand,
+];
 
 const TOP_HELP = `usage: aegis COMMAND [ARGS...]
 

@@ -42,6 +42,12 @@ describe("npm start", () => {
     expect(stdout).toMatch(/^evaluate\(\) latency over \d+ calls \(us\): p50 [\d.]+ {2}p90 [\d.]+ {2}p99 [\d.]+ {2}max [\d.]+$/m);
     const lines = stdout.trimEnd().split("\n").length;
     expect(lines).toBeGreaterThanOrEqual(60);
-    expect(lines).toBeLessThanOrEqual(110);
+    expect(lines).toBeLessThanOrEqual(150);
+    // The audit log of the run verifies; a hand-edited copy fails at the edited line.
+    expect(stdout).toMatch(/^\$ aegis audit verify \.demo\/audit --key \.demo\/audit\.pub {3}\(exit 0\)\n {2}ok; 400 records/m);
+    const edited = /edited \.demo\/audit-tampered\/(aegis-\d+\.jsonl) line (\d+) \(deny -> allow\)/.exec(stdout);
+    expect(edited).not.toBeNull();
+    expect(stdout).toContain(`(exit 1)\n  .demo/audit-tampered/${edited![1]}:${edited![2]}: modified:`);
+    expect(stdout).toContain("## Shadow rollout");
   });
 });

@@ -2,13 +2,19 @@
 // into one bundle signed with a key made at start, loads it with the public key (and shows that a
 // wrong key is refused), runs a seeded procurement and retail agent workload through the Node
 // binding, prints the interesting decisions with their reasons, then a summary: decisions per kind
-// and per agent, shadow would-blocks, and evaluate() latency percentiles in microseconds.
-import { readFileSync } from "node:fs";
+// and per agent, shadow would-blocks, and evaluate() latency percentiles in microseconds. Every
+// workload decision goes to a signed audit log in .demo/audit (docs/telemetry.md); the demo ends by
+// verifying that log with `aegis audit verify`, printing `aegis report` (HTML in .demo/report.html),
+// and showing that a hand-edited copy of the log fails verification at the edited line.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile } from "../compiler/index.ts";
 import { Aegis } from "../bindings/node/index.ts";
 import { generateKeyPairRaw } from "../cli/keys.ts";
+import { generateKeyPair } from "../telemetry/keys.ts";
+import { main as cli } from "../cli/main.ts";
+import type { CliIO } from "../cli/io.ts";
 import { generateWorkload, type DemoCall } from "./workload.ts";
 
 const SEED = 20261121;
@@ -40,7 +46,17 @@ async function main(): Promise<void> {
   const sources = ["policies/procurement.yaml", "policies/retail.yaml"].map((path) => ({ path, text: readFileSync(join(root, path), "utf8") }));
   const { seed, publicKey } = generateKeyPairRaw();
   const bundle = compile(sources, { privateKey: seed });
-  const aegis = await Aegis.load(bundle, { publicKey });
+  // The audit log: its own signing key (a log key is not a bundle key), its files under .demo/.
+  const demoDir = join(root, ".demo");
+  const auditDir = join(demoDir, "audit");
+  rmSync(demoDir, { recursive: true, force: true });
+  mkdirSync(demoDir, { recursive: true });
+  const logKey = generateKeyPair("pem");
+  writeFileSync(join(demoDir, "audit.key"), logKey.privateText, { mode: 0o600 });
+  writeFileSync(join(demoDir, "audit.pub"), logKey.publicText);
+  const aegis = await Aegis.load(bundle, { publicKey, audit: { dir: auditDir, key: logKey.seed, checkpointEvery: 100 } });
+  // Timing passes run on a second instance without a log, so the log holds each call once.
+  const timing = await Aegis.load(bundle, { publicKey });
 
   out(paint("1", "Aegis demo: procurement and retail agents behind one signed policy bundle"));
   out(`bundle   ${bundle.length} bytes from ${sources.map((s) => relative(root, join(root, s.path))).join(" + ")}, ${aegis.digest}`);
@@ -94,8 +110,9 @@ async function main(): Promise<void> {
 
   // Timing passes: the same calls again, nothing printed, so the percentiles rest on many samples.
   for (let pass = 0; pass < TIMING_PASSES; pass++) {
-    for (const call of calls) latenciesNs.push(timedEvaluate(aegis, call).ns);
+    for (const call of calls) latenciesNs.push(timedEvaluate(timing, call).ns);
   }
+  aegis.close();
 
   out();
   out(`${calls.length} calls evaluated; ${calls.length - hidden} shown above, ${hidden} repeats of a scenario only counted`);
@@ -107,6 +124,7 @@ async function main(): Promise<void> {
   } else {
     out(`every decision matched the workload's expectation`);
   }
+  await auditSection(demoDir, auditDir, sources.map((s) => join(root, s.path)));
   out(`done in ${Number((process.hrtime.bigint() - started) / 1_000_000n)} ms`);
 }
 
@@ -168,6 +186,60 @@ function printSummary(
   const sorted = [...latenciesNs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const at = (q: number): string => (Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]) / 1000).toFixed(1);
   out(`evaluate() latency over ${sorted.length} calls (us): p50 ${at(0.5)}  p90 ${at(0.9)}  p99 ${at(0.99)}  max ${(Number(sorted[sorted.length - 1]) / 1000).toFixed(1)}`);
+}
+
+/** Run an `aegis` command in-process; its stdout is printed indented, the exit code returned. */
+async function aegisCommand(argv: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = "";
+  const io: CliIO = {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void process.stderr.write(text),
+    readStdin: async () => new Uint8Array(),
+    cwd: root,
+  };
+  const code = await cli(argv, io);
+  return { code, stdout };
+}
+
+async function auditSection(demoDir: string, auditDir: string, policyFiles: string[]): Promise<void> {
+  const rel = (p: string): string => relative(root, p);
+  out();
+  out(paint("1", "-- audit log " + "-".repeat(68)));
+  const verify = await aegisCommand(["audit", "verify", rel(auditDir), "--key", rel(join(demoDir, "audit.pub"))]);
+  out(`$ aegis audit verify ${rel(auditDir)} --key ${rel(join(demoDir, "audit.pub"))}   (exit ${verify.code})`);
+  for (const line of verify.stdout.trimEnd().split("\n")) out(`  ${line}`);
+  if (verify.code !== 0) process.exitCode = 1;
+
+  const report = await aegisCommand(["report", rel(auditDir), ...policyFiles.flatMap((f) => ["--policy", rel(f)]), "--html", rel(join(demoDir, "report.html")), "--top", "5"]);
+  out();
+  out(`$ aegis report ${rel(auditDir)} --policy ... --html ${rel(join(demoDir, "report.html"))}   (exit ${report.code})`);
+  // The shadow rollout is the part of the report this demo is about; the rest is in the page.
+  const sections = report.stdout.split(/\n(?=## )/);
+  const shadow = sections.find((x) => x.startsWith("## Shadow rollout"));
+  out((shadow ?? report.stdout).trimEnd());
+  out();
+  out(`full report (overview, egress, approvals, denials, redactions, errors): ${rel(join(demoDir, "report.html"))} or \`npx aegis report ${rel(auditDir)}\``);
+  if (report.code !== 0) process.exitCode = 1;
+
+  // Tamper with a copy: turn the first deny into an allow, as someone covering their tracks would.
+  const tamperedDir = join(demoDir, "audit-tampered");
+  mkdirSync(tamperedDir, { recursive: true });
+  for (const name of readdirSync(auditDir)) copyFileSync(join(auditDir, name), join(tamperedDir, name));
+  const segment = readdirSync(tamperedDir).filter((n) => n.endsWith(".jsonl")).sort()[0];
+  const lines = readFileSync(join(tamperedDir, segment), "utf8").split("\n");
+  const victim = lines.findIndex((l) => l.includes('"decision":"deny"'));
+  if (victim < 0) return;
+  lines[victim] = lines[victim].replace('"decision":"deny"', '"decision":"allow"');
+  writeFileSync(join(tamperedDir, segment), lines.join("\n"));
+  const tampered = await aegisCommand(["audit", "verify", rel(tamperedDir), "--key", rel(join(demoDir, "audit.pub"))]);
+  out();
+  out(`edited ${rel(join(tamperedDir, segment))} line ${victim + 1} (deny -> allow); verifying the copy:`);
+  out(`$ aegis audit verify ${rel(tamperedDir)} --key ${rel(join(demoDir, "audit.pub"))}   (exit ${tampered.code})`);
+  for (const line of tampered.stdout.trimEnd().split("\n")) out(`  ${line}`);
+  if (tampered.code !== 1) {
+    out(paint("31", "UNEXPECTED: the edited log was not reported as tampered"));
+    process.exitCode = 1;
+  }
 }
 
 await main();

@@ -36,7 +36,53 @@ const encoder = new TextEncoder();
 
 /** RFC 8785 canonical JSON text of a JSON-compatible value (objects: own enumerable string keys, sorted by UTF-16 code units; arrays; strings; finite numbers; booleans; null). */
 export function canonicalize(value: unknown): string {
-  return new Serializer().write(value);
+  // Records are canonicalized on every decision: try the lean writer first; anything unusual
+  // (an error, a cycle, very deep nesting) is redone by the careful one, which names the path.
+  const fast = writeFast(value, 0);
+  return fast !== undefined ? fast : new Serializer().write(value);
+}
+
+// Deeper than this is redone by the careful writer, which tells a cycle from depth.
+const FAST_DEPTH = 200;
+
+/** The canonical text, or undefined when the careful writer must decide (it then throws or agrees). */
+function writeFast(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return NEEDS_CARE.test(value) ? (SURROGATE.test(value) ? undefined : JSON.stringify(value)) : `"${value}"`;
+    case "number":
+      return Number.isFinite(value) ? String(value) : undefined;
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (depth >= FAST_DEPTH) return undefined;
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          const item = writeFast(value[i], depth + 1);
+          if (item === undefined) return undefined;
+          out += i === 0 ? item : "," + item;
+        }
+        return out + "]";
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return undefined;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        const member = writeFast(record[key], depth + 1);
+        if (member === undefined) return undefined;
+        const name = NEEDS_CARE.test(key) ? (SURROGATE.test(key) ? undefined : JSON.stringify(key)) : `"${key}"`;
+        if (name === undefined) return undefined;
+        out += (i === 0 ? name : "," + name) + ":" + member;
+      }
+      return out + "}";
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** UTF-8 bytes of canonicalize(value). */

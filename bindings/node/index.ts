@@ -4,8 +4,13 @@
 // Output: decisions, exactly the engine's decision JSON (no policy logic lives here).
 import { verifyBundleSignature } from "../shared/signature.ts";
 import { ERROR_BY_CODE, Limits } from "../../compiler/generated/bytecode.ts";
-import { Engine, FLAG_DYNAMIC_REASON, FLAG_ENFORCED, FLAG_REDACTIONS, FLAG_SHADOW } from "./wasm.ts";
+import { Engine, FLAG_DYNAMIC_REASON, FLAG_ENFORCED, FLAG_REDACTIONS, FLAG_SHADOW, type EngineSource } from "./wasm.ts";
 import { TapeEncoder } from "./encode.ts";
+export { setDefaultEngineSource, type EngineSource } from "./wasm.ts";
+import { buildRecord, uuidv7, type DecisionFields, type DecisionRecord, type RequestInput, type Sha256 } from "../../telemetry/record.ts";
+import { recordDecisionSpan, tracingActive } from "../../telemetry/otel.ts";
+// Types only: the log writer is Node-specific and is imported on demand (browsers never load it).
+import type { AuditLog, AuditLogOptions } from "../../telemetry/log.ts";
 
 const { MAX_BUNDLE_BYTES, MAX_REQUEST_BYTES } = Limits;
 const EFFECT_SANITIZE = 1;
@@ -48,10 +53,31 @@ export interface Decision {
   params?: unknown;
 }
 
+/** The audit log of docs/telemetry.md: every decision becomes a signed, verifiable record. */
+export interface AuditOptions extends AuditLogOptions {
+  /** Log the params too (redacted for sanitize decisions; docs/telemetry.md §2). Default false. */
+  includeParams?: boolean;
+}
+
 export interface LoadOptions {
   /** Trusted Ed25519 public key: 32 raw bytes or 64 hex characters. Every bundle must be signed by it. */
   publicKey?: Uint8Array | string;
+  /** Write every decision to a signed audit log (Node only). */
+  audit?: AuditOptions;
+  /** Host kind in records and spans; default `node`, `deno` or `browser` as detected. */
+  host?: string;
+  /** Where the engine wasm comes from (URL, bytes or module); default `build/aegis.wasm` beside the package. */
+  engine?: EngineSource;
 }
+
+function detectHost(): string {
+  const g = globalThis as { Deno?: unknown; document?: unknown };
+  if (g.Deno !== undefined) return "deno";
+  if (g.document !== undefined) return "browser";
+  return "node";
+}
+
+const now = (): number => performance.now();
 
 const textDecoder = new TextDecoder();
 
@@ -69,6 +95,54 @@ function publicKeyBytes(key: Uint8Array | string): Uint8Array {
 }
 
 interface EngineError { code: string; message: string; offset?: number }
+
+function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** The span attributes of one decision (built only when a tracer records). */
+function spanFields(
+  outcome: Decision | RequestError,
+  result: Decision | RequestError,
+  record: DecisionRecord | undefined,
+  host: string,
+  bundle: string,
+  request: object | string | Uint8Array,
+  seq: number | undefined,
+  hash: string | undefined,
+  evalNs: number,
+) {
+  let value: unknown = request;
+  if (typeof request === "string" || request instanceof Uint8Array) {
+    try { value = JSON.parse(typeof request === "string" ? request : textDecoder.decode(request)); } catch { value = undefined; }
+  }
+  const req = (typeof value === "object" && value !== null ? value : {}) as { agent?: { id?: unknown; tenant?: unknown }; tool?: unknown; action?: unknown };
+  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const d = result instanceof RequestError ? undefined : result;
+  return {
+    decision: d?.decision ?? "deny",
+    enforced: d?.enforced ?? true,
+    rule: d?.rule ?? "",
+    reason: d?.reason ?? (outcome as RequestError).message,
+    policy: d?.policy ?? "",
+    policyVersion: d?.policy_version ?? "",
+    bundle,
+    tool: str(req.tool),
+    action: str(req.action),
+    agentId: str(req.agent?.id),
+    agentTenant: str(req.agent?.tenant),
+    host,
+    requestSha256: record?.request,
+    recordSeq: seq,
+    recordHash: hash,
+    evalNs,
+    error: outcome instanceof RequestError
+      ? { code: outcome.code, message: outcome.message }
+      : result !== outcome ? { code: "audit_unavailable", message: d?.reason ?? "" } : undefined,
+  };
+}
 
 /** A frozen decision and the (policy << 3 | effect << 1 | enforced) it was rendered for. */
 interface CachedDecision { variant: number; decision: Decision }
@@ -101,11 +175,16 @@ export class Aegis {
   private byRule: (CachedDecision | undefined)[] = [];
   private readonly others = new Map<number, Decision>();
   private digestText = "";
+  private audit: AuditLog | undefined;
+  private includeParams = false;
+  private sha256: Sha256 | undefined;
+  private host: string;
 
-  private constructor(engine: Engine, publicKey: Uint8Array | undefined) {
+  private constructor(engine: Engine, publicKey: Uint8Array | undefined, host: string) {
     this.engine = engine;
     this.encoder = new TapeEncoder(engine.exports);
     this.publicKey = publicKey;
+    this.host = host;
   }
 
   /**
@@ -114,9 +193,37 @@ export class Aegis {
    */
   static async load(bundle: Uint8Array, options: LoadOptions = {}): Promise<Aegis> {
     const key = options.publicKey === undefined ? undefined : publicKeyBytes(options.publicKey);
-    const aegis = new Aegis(await Engine.create(), key);
+    const host = options.host ?? detectHost();
+    if (options.audit && host === "browser") {
+      throw new TypeError("the audit log writes files and needs Node or Deno; in a browser, send decisions to a collector instead");
+    }
+    const aegis = new Aegis(await Engine.create(options.engine), key, host);
     aegis.install(bundle);
+    if (options.audit) {
+      const { AuditLog, nodeSha256 } = await import("../../telemetry/log.ts");
+      aegis.sha256 = nodeSha256;
+      try {
+        aegis.audit = AuditLog.open(options.audit);
+      } catch (e) {
+        // An unusable log directory: fail closed (refuse to serve) unless told to fail open.
+        if (options.audit.onFailure !== "allow") throw e;
+        options.audit.onAlarm?.(e as never);
+      }
+      aegis.includeParams = options.audit.includeParams === true;
+    }
     return aegis;
+  }
+
+  /** The audit log, when `audit` was given to load. */
+  get auditLog(): AuditLog | undefined {
+    return this.audit;
+  }
+
+  /** Close the audit log (writes its final checkpoint). Decisions after close are not logged. */
+  close(): void {
+    const log = this.audit;
+    this.audit = undefined;
+    log?.close();
   }
 
   /** Replace the bundle. On any error throws BundleError and the previous bundle keeps serving. */
@@ -159,9 +266,23 @@ export class Aegis {
 
   /**
    * Decide a request. An object takes the fast path (written straight into engine memory);
-   * a string or bytes are read as JSON. Throws RequestError.
+   * a string or bytes are read as JSON. Throws RequestError. With an audit log the decision is
+   * logged first; with a tracer provider registered it is also a span (docs/telemetry.md).
    */
   evaluate(request: object | string | Uint8Array): Decision {
+    if (this.audit === undefined && !tracingActive()) return this.decide(request);
+    const start = now();
+    let decision: Decision;
+    try {
+      decision = this.decide(request);
+    } catch (e) {
+      if (e instanceof RequestError) this.observe(e, request, start);
+      throw e;
+    }
+    return this.observe(decision, request, start);
+  }
+
+  private decide(request: object | string | Uint8Array): Decision {
     if (typeof request === "string" || request instanceof Uint8Array) {
       return JSON.parse(textDecoder.decode(this.evaluateBytesView(request))) as Decision;
     }
@@ -198,7 +319,81 @@ export class Aegis {
 
   /** The canonical path: the decision JSON bytes exactly as the engine wrote them. Throws RequestError. */
   evaluateBytes(request: Uint8Array | string): Uint8Array {
-    return this.evaluateBytesView(request).slice();
+    if (this.audit === undefined && !tracingActive()) return this.evaluateBytesView(request).slice();
+    const start = now();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.evaluateBytesView(request).slice();
+    } catch (e) {
+      if (e instanceof RequestError) this.observe(e, request, start);
+      throw e;
+    }
+    const decision = JSON.parse(textDecoder.decode(bytes)) as Decision;
+    const logged = this.observe(decision, request, start);
+    // A failed audit log under fail-closed turns the decision into a deny.
+    return logged === decision ? bytes : new TextEncoder().encode(JSON.stringify(logged));
+  }
+
+  /**
+   * Log and trace one outcome. Returns the decision to give the caller: the same one, or a deny
+   * when the audit log has failed and fails closed.
+   */
+  private observe<T extends Decision | RequestError>(outcome: T, request: object | string | Uint8Array, start: number): T | Decision {
+    const end = now();
+    const evalNs = Math.round((end - start) * 1e6);
+    let record: DecisionRecord | undefined;
+    let seq: number | undefined;
+    let hash: string | undefined;
+    let result: T | Decision = outcome;
+    const log = this.audit;
+    if (log !== undefined) {
+      record = this.buildRecordFor(log, outcome, request, evalNs);
+      try {
+        const appended = log.append(record as unknown as { type: string });
+        seq = appended.seq;
+        hash = toHex(appended.hash);
+      } catch (e) {
+        // INVARIANT: append throws only when the log has failed and fails closed.
+        result = this.auditDeny(outcome, (e as Error).message);
+      }
+    }
+    if (tracingActive()) {
+      const r = record;
+      recordDecisionSpan(() => spanFields(outcome, result, r, this.host, this.digestText, request, seq, hash, evalNs), start, end);
+    }
+    return result;
+  }
+
+  private buildRecordFor(log: AuditLog, outcome: Decision | RequestError, request: object | string | Uint8Array, evalNs: number): DecisionRecord {
+    const input: RequestInput = typeof request === "string"
+      ? { raw: new TextEncoder().encode(request) }
+      : request instanceof Uint8Array ? { raw: request } : { value: request };
+    // seq and prev as the log will assign them, so it writes the record without copying it.
+    const ts = Date.now();
+    const meta = { seq: log.size, prev: log.prev, ts, id: uuidv7(ts), host: this.host, evalNs, includeParams: this.includeParams };
+    const fields: DecisionFields | { error: { code: string; message: string; offset?: number }; bundle: string } = outcome instanceof RequestError
+      ? { error: { code: outcome.code, message: outcome.message }, bundle: this.digestText }
+      : outcome;
+    try {
+      return buildRecord(fields, input, meta, this.sha256);
+    } catch {
+      // An object the canonical form cannot hold as it is (undefined members, toJSON): log what
+      // the engine was given, its JSON form.
+      return buildRecord(fields, { value: JSON.parse(JSON.stringify(request)) }, meta, this.sha256);
+    }
+  }
+
+  private auditDeny(outcome: Decision | RequestError, message: string): Decision {
+    const base = outcome instanceof RequestError ? undefined : outcome;
+    return {
+      decision: "deny",
+      enforced: true,
+      rule: "audit",
+      reason: `audit log unavailable: ${message}`,
+      policy: base?.policy ?? "",
+      policy_version: base?.policy_version ?? "",
+      bundle: this.digestText,
+    };
   }
 
   /** Render the last decision, freeze it and remember it under (rule slot, variant). */
