@@ -42,6 +42,12 @@ export function canonicalize(value: unknown): string {
   return fast !== undefined ? fast : new Serializer().write(value);
 }
 
+/** The canonical form of one string (a JSON string literal); throws CanonicalJsonError for a lone surrogate. */
+export function canonicalString(value: string): string {
+  if (!NEEDS_CARE.test(value)) return `"${value}"`;
+  return SURROGATE.test(value) ? canonicalize(value) : JSON.stringify(value);
+}
+
 // Deeper than this is redone by the careful writer, which tells a cycle from depth.
 const FAST_DEPTH = 200;
 

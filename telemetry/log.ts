@@ -224,6 +224,22 @@ export class AuditLog {
     // A record built with this log's `size` and `prev` (record.ts's buildRecord takes them) is
     // written as is; any other gets them set on a copy, never on the caller's object.
     const line = canonicalize(leaf.seq === seq && leaf.prev === this.prevHex ? leaf : { ...leaf, seq, prev: this.prevHex });
+    return this.appendLine(line, seq);
+  }
+
+  /**
+   * Append a leaf already in canonical form (record.ts's recordJson), built with this log's
+   * `size` as `seq` and `prev` as `prev`; the hot path of the bindings. Throws like append, and
+   * AuditError("write_failed") when `seq` is not the log's size (the caller's view is stale).
+   */
+  appendCanonical(line: string, seq: number): AppendResult {
+    if (this.closed) throw new AuditError("closed", "the audit log is closed");
+    if (this.failure && this.options.onFailure === "deny") throw this.failure;
+    if (seq !== this.tree.size) throw new AuditError("write_failed", `record seq ${seq} is not the next leaf (${this.tree.size})`);
+    return this.appendLine(line, seq);
+  }
+
+  private appendLine(line: string, seq: number): AppendResult {
     let hashHex: string;
     if (this.failure) {
       // Nothing is written any more (onFailure "allow"); the caller still gets seq, hash and line.

@@ -2,7 +2,9 @@
 // (which every host runs): secrets stay out, ids are well formed, digests follow the canonical form.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { approvalId, buildRecord, recordLine, uuidv7, ZERO_HASH_HEX, type DecisionFields, type RecordMeta } from "./record.ts";
+import fc from "fast-check";
+import { canonicalize } from "./jcs.ts";
+import { approvalId, buildRecord, recordJson, recordLine, uuidv7, ZERO_HASH_HEX, type DecisionFields, type DecisionRecord, type RecordMeta } from "./record.ts";
 
 const bundle = "sha256:" + "ab".repeat(32);
 const meta: RecordMeta = { seq: 3, prev: ZERO_HASH_HEX, ts: Date.UTC(2026, 10, 22, 1, 2, 3, 45), id: "d-1", host: "node", evalNs: 1200 };
@@ -67,5 +69,35 @@ describe("decision records", () => {
     expect(a.slice(0, 13) < b.slice(0, 13)).toBe(true);
     expect(parseInt(a.replace(/-/g, "").slice(0, 12), 16)).toBe(1_700_000_000_000);
     expect(uuidv7(1_700_000_000_000)).not.toBe(a);
+  });
+
+  it("write records member by member exactly as the canonical form of the record object", () => {
+    const text = fc.string({ unit: "binary", maxLength: 12 });
+    const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+    const record: fc.Arbitrary<DecisionRecord> = fc.record({
+      type: fc.constant("decision" as const), v: fc.constant(1 as const),
+      seq: fc.nat(), prev: text, ts: text, id: text,
+      agent: opt(fc.record({ id: text, tenant: opt(text) })),
+      tool: opt(text), action: opt(text), decision: text, enforced: fc.boolean(), rule: text, reason: text,
+      policy: opt(fc.record({ name: text, version: text })), bundle: text, request: text,
+      params: opt(fc.dictionary(text, fc.jsonValue({ maxDepth: 2 }))),
+      shadow: opt(fc.array(fc.record({ rule: text, effect: text }), { minLength: 1, maxLength: 3 })),
+      redactions: opt(fc.array(fc.record({ path: text, by: text }), { minLength: 1, maxLength: 3 })),
+      approval: opt(text), override_token: opt(text),
+      error: opt(fc.record({ code: text, message: text })),
+      host: text, eval_ns: fc.nat(),
+    }).map((r) => {
+      // Absent members are left out, never present as undefined (docs/telemetry.md §2).
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = v;
+      if (r.agent && r.agent.tenant === undefined) out.agent = { id: r.agent.id };
+      return out as unknown as DecisionRecord;
+    });
+    fc.assert(fc.property(record, (r) => {
+      let want: string | Error;
+      try { want = canonicalize(r); } catch (e) { want = e as Error; }
+      if (want instanceof Error) expect(() => recordJson(r)).toThrow();
+      else expect(recordJson(r)).toBe(want);
+    }), { numRuns: 2000 });
   });
 });

@@ -5,7 +5,7 @@
 // builds records with this one module, so their bytes agree by construction, and the vectors in
 // conformance/cases/telemetry/ hold every other host (the proxy-wasm filter) to the same bytes.
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { canonicalize, canonicalizeBytes } from "./jcs.ts";
+import { canonicalize, canonicalizeBytes, canonicalString } from "./jcs.ts";
 
 /** SHA-256 of bytes; injectable so a Node host can pass node:crypto's (faster for small inputs). */
 export type Sha256 = (bytes: Uint8Array) => Uint8Array;
@@ -105,10 +105,19 @@ function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+// Decisions come many per millisecond: the last formatted time is reused.
+let lastMs = Number.NaN;
+let lastText = "";
+
 /** RFC 3339 UTC with milliseconds; a clock value no Date can hold is a programming error. */
 function timestamp(ms: number): string {
   if (!Number.isFinite(ms)) throw new RangeError(`record time must be a finite number of ms, not ${ms}`);
-  return new Date(Math.trunc(ms)).toISOString();
+  const whole = Math.trunc(ms);
+  if (whole !== lastMs) {
+    lastText = new Date(whole).toISOString();
+    lastMs = whole;
+  }
+  return lastText;
 }
 
 /** Agent, tool and action as the request holds them, each only when it has the right type. */
@@ -188,6 +197,31 @@ export function buildRecord(
 }
 
 /**
+ * The JCS text of a record, written member by member in canonical order: the same bytes as
+ * canonicalize(record) (a property test holds them together), several times faster, since a
+ * record is written on every decision.
+ */
+export function recordJson(r: DecisionRecord): string {
+  const q = canonicalString;
+  let o = "{";
+  if (r.action !== undefined) o += `"action":${q(r.action)},`;
+  if (r.agent !== undefined) o += `"agent":{"id":${q(r.agent.id)}${r.agent.tenant !== undefined ? `,"tenant":${q(r.agent.tenant)}` : ""}},`;
+  if (r.approval !== undefined) o += `"approval":${q(r.approval)},`;
+  o += `"bundle":${q(r.bundle)},"decision":${q(r.decision)},"enforced":${r.enforced ? "true" : "false"},`;
+  if (r.error !== undefined) o += `"error":{"code":${q(r.error.code)},"message":${q(r.error.message)}},`;
+  o += `"eval_ns":${canonicalize(r.eval_ns)},"host":${q(r.host)},"id":${q(r.id)},`;
+  if (r.override_token !== undefined) o += `"override_token":${q(r.override_token)},`;
+  if (r.params !== undefined) o += `"params":${canonicalize(r.params)},`;
+  if (r.policy !== undefined) o += `"policy":{"name":${q(r.policy.name)},"version":${q(r.policy.version)}},`;
+  o += `"prev":${q(r.prev)},"reason":${q(r.reason)},`;
+  if (r.redactions !== undefined) o += `"redactions":${canonicalize(r.redactions)},`;
+  o += `"request":${q(r.request)},"rule":${q(r.rule)},"seq":${canonicalize(r.seq)},`;
+  if (r.shadow !== undefined) o += `"shadow":${canonicalize(r.shadow)},`;
+  if (r.tool !== undefined) o += `"tool":${q(r.tool)},`;
+  return o + `"ts":${q(r.ts)},"type":"decision","v":1}`;
+}
+
+/**
  * The record line (JCS, no newline) for a host's decision bytes — the decision JSON, or the error
  * JSON `{"error":{...}}` of a rejected request — and the request bytes. `bundle` is the loaded
  * bundle's `sha256:<hex>`, which error JSON does not carry.
@@ -201,9 +235,9 @@ export function recordLine(
 ): string {
   const outcome = JSON.parse(decoder.decode(outcomeBytes)) as DecisionFields | { error: RequestFailure["error"] };
   if ("error" in outcome) {
-    return canonicalize(buildRecord({ error: outcome.error, bundle }, { raw: requestBytes }, meta, sha256));
+    return recordJson(buildRecord({ error: outcome.error, bundle }, { raw: requestBytes }, meta, sha256));
   }
-  return canonicalize(buildRecord(outcome, { raw: requestBytes }, meta, sha256));
+  return recordJson(buildRecord(outcome, { raw: requestBytes }, meta, sha256));
 }
 
 // Random bytes are drawn in blocks: one getRandomValues call per 400 ids instead of one per id.

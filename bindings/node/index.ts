@@ -7,7 +7,7 @@ import { ERROR_BY_CODE, Limits } from "../../compiler/generated/bytecode.ts";
 import { Engine, FLAG_DYNAMIC_REASON, FLAG_ENFORCED, FLAG_REDACTIONS, FLAG_SHADOW, type EngineSource } from "./wasm.ts";
 import { TapeEncoder } from "./encode.ts";
 export { setDefaultEngineSource, type EngineSource } from "./wasm.ts";
-import { buildRecord, uuidv7, type DecisionFields, type DecisionRecord, type RequestInput, type Sha256 } from "../../telemetry/record.ts";
+import { buildRecord, recordJson, uuidv7, type DecisionFields, type DecisionRecord, type RequestInput, type Sha256 } from "../../telemetry/record.ts";
 import { recordDecisionSpan, tracingActive } from "../../telemetry/otel.ts";
 // Types only: the log writer is Node-specific and is imported on demand (browsers never load it).
 import type { AuditLog, AuditLogOptions } from "../../telemetry/log.ts";
@@ -349,7 +349,7 @@ export class Aegis {
     if (log !== undefined) {
       record = this.buildRecordFor(log, outcome, request, evalNs);
       try {
-        const appended = log.append(record as unknown as { type: string });
+        const appended = log.appendCanonical(recordJson(record), record.seq);
         seq = appended.seq;
         hash = toHex(appended.hash);
       } catch (e) {
