@@ -21,6 +21,10 @@ import { verifyLog } from "../telemetry/verify.ts";
 import { nodeSha256, nodeVerifySignature } from "../telemetry/log.ts";
 import { buildRecord, ZERO_HASH_HEX } from "../telemetry/record.ts";
 import { generateKeyPair } from "../telemetry/keys.ts";
+import { benchProxyWasm } from "../bindings/proxy-wasm/bench.ts";
+import { buildWeb } from "../scripts/build-web.ts";
+import { buildProxyWasm } from "../scripts/build-proxy-wasm.ts";
+import { buildComponent } from "../scripts/build-component.ts";
 
 const root = join(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
@@ -115,8 +119,21 @@ async function main(): Promise<void> {
   facts.gc_exposed = gc ? "yes" : "no";
 
   await telemetry(sampleBundle, samples);
+  await hosts();
 
   report();
+}
+
+/** 6. Other hosts: the Envoy filter's per-request cost, and artefact sizes (issue: every host). */
+async function hosts(): Promise<void> {
+  for (const row of await benchProxyWasm(TIME_MS)) {
+    rows.push({ ...row, samples: 0 });
+    console.log(`${row.name.padEnd(58)} p50 ${row.p50_us.toFixed(3).padStart(9)} µs   p99 ${row.p99_us.toFixed(3).padStart(9)} µs`);
+  }
+  const web = await buildWeb();
+  facts.browser_bundle_gzip_bytes = gzipSync(readFileSync(web.js)).length + gzipSync(readFileSync(web.wasm)).length;
+  facts.proxy_wasm_filter_bytes = readFileSync((await buildProxyWasm()).filter).length;
+  facts.component_bytes = readFileSync((await buildComponent()).component).length;
 }
 
 /** 5. The audit log: cost per decision, append throughput, verification throughput (docs/telemetry.md). */
@@ -164,6 +181,9 @@ function report(): void {
   const r10k = get("10000 rules: aegis evaluate(object)");
   const noAudit = get("sample policies: evaluate(object), no audit log");
   const withAudit = get("sample policies: evaluate(object) with audit log");
+  const nodeBytes = get("node evaluateBytes (1 KB request)");
+  const filterOff = get("proxy-wasm filter direct, request_body mode, records off");
+  const filterRatio = nodeBytes && filterOff ? Math.round((filterOff.p50_us / nodeBytes.p50_us) * 100) / 100 : undefined;
   const auditCost = noAudit && withAudit ? Math.round((withAudit.p50_us - noAudit.p50_us) * 1000) / 1000 : undefined;
   const targets = [
     ["sample policies p50 <= 1.5 µs (fast path)", fast ? `${fast.p50_us} µs` : "n/a", fast ? fast.p50_us <= 1.5 : false],
@@ -175,6 +195,9 @@ function report(): void {
     ["no wasm memory growth over the heap check", `${facts.wasm_memory_growth_bytes} bytes`, facts.wasm_memory_growth_bytes === 0],
     ["audit log adds <= 2 µs p50 to a decision", auditCost === undefined ? "n/a" : `+${auditCost} µs`, auditCost !== undefined && auditCost <= 2],
     [">= 200,000 records/s appended on one core", `${facts.audit_append_records_per_s} records/s`, (facts.audit_append_records_per_s as number) >= 200_000],
+    ["proxy-wasm filter .wasm <= 150 KB", `${facts.proxy_wasm_filter_bytes} bytes`, (facts.proxy_wasm_filter_bytes as number) <= 150 * 1024],
+    ["browser bundle (engine + binding) <= 150 KB gzipped", `${facts.browser_bundle_gzip_bytes} bytes`, (facts.browser_bundle_gzip_bytes as number) <= 150 * 1024],
+    ["filter's engine evaluation within 2x of Node (1 KB body, records off)", filterRatio === undefined ? "n/a" : `${filterRatio}x`, filterRatio !== undefined && filterRatio <= 2],
     ["audit verify >= 500,000 records/s", `${facts.audit_verify_records_per_s} records/s`, (facts.audit_verify_records_per_s as number) >= 500_000],
   ] as const;
   const ratio = (a?: Row, b?: Row) => (a && b ? `${(b.p50_us / a.p50_us).toFixed(1)}x / ${(b.p99_us / a.p99_us).toFixed(1)}x` : "n/a");

@@ -42,8 +42,12 @@ export function canonicalize(value: unknown): string {
   return fast !== undefined ? fast : new Serializer().write(value);
 }
 
-/** The canonical form of one string (a JSON string literal); throws CanonicalJsonError for a lone surrogate. */
+/**
+ * The canonical form of one string (a JSON string literal); throws CanonicalJsonError for a lone
+ * surrogate. Given something else by mistake, it writes or refuses it exactly as canonicalize does.
+ */
 export function canonicalString(value: string): string {
+  if (typeof value !== "string") return canonicalize(value);
   if (!NEEDS_CARE.test(value)) return `"${value}"`;
   return SURROGATE.test(value) ? canonicalize(value) : JSON.stringify(value);
 }

@@ -207,7 +207,7 @@ export function recordJson(r: DecisionRecord): string {
   if (r.action !== undefined) o += `"action":${q(r.action)},`;
   if (r.agent !== undefined) o += `"agent":{"id":${q(r.agent.id)}${r.agent.tenant !== undefined ? `,"tenant":${q(r.agent.tenant)}` : ""}},`;
   if (r.approval !== undefined) o += `"approval":${q(r.approval)},`;
-  o += `"bundle":${q(r.bundle)},"decision":${q(r.decision)},"enforced":${r.enforced ? "true" : "false"},`;
+  o += `"bundle":${q(r.bundle)},"decision":${q(r.decision)},"enforced":${canonicalize(r.enforced)},`;
   if (r.error !== undefined) o += `"error":{"code":${q(r.error.code)},"message":${q(r.error.message)}},`;
   o += `"eval_ns":${canonicalize(r.eval_ns)},"host":${q(r.host)},"id":${q(r.id)},`;
   if (r.override_token !== undefined) o += `"override_token":${q(r.override_token)},`;
@@ -235,9 +235,10 @@ export function recordLine(
 ): string {
   const outcome = JSON.parse(decoder.decode(outcomeBytes)) as DecisionFields | { error: RequestFailure["error"] };
   if ("error" in outcome) {
-    return recordJson(buildRecord({ error: outcome.error, bundle }, { raw: requestBytes }, meta, sha256));
+    return canonicalize(buildRecord({ error: outcome.error, bundle }, { raw: requestBytes }, meta, sha256));
   }
-  return recordJson(buildRecord(outcome, { raw: requestBytes }, meta, sha256));
+  // Bytes from any host: the generic writer, which refuses a decision with a member missing.
+  return canonicalize(buildRecord(outcome, { raw: requestBytes }, meta, sha256));
 }
 
 // Random bytes are drawn in blocks: one getRandomValues call per 400 ids instead of one per id.
