@@ -8,21 +8,19 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM_PATH, startChromium, type ChromiumSession } from "./hosts/chromium/host.ts";
-import { caseId, compileCorpusFile, CorpusSession, loadCorpus, loadSkips, type CaseResult } from "./runner.ts";
+import { compileCorpusFile, CorpusSession, loadCorpus } from "./runner.ts";
+import { checkCase, newTally, skipsOf, tallyLine } from "./case-test.ts";
 
 const corpus = loadCorpus().filter((f) => !f.wantCompileErrors);
-const skips = new Map(loadSkips("chromium").map((s) => [s.test, s]));
+const skips = skipsOf("chromium");
 const runnable = existsSync(CHROMIUM_PATH) || Boolean(process.env.CI);
 if (!runnable) console.warn(`conformance chromium: skipped, \`${CHROMIUM_PATH}\` is missing (apt-get install -y chromium); CI runs it`);
 
-function explain(r: CaseResult): string {
-  return [`${r.file}: ${r.case}: ${r.message ?? "failed"}`, `  expected: ${r.expected ?? "-"}`, `  got:      ${r.got ?? "-"}`].join("\n");
-}
 
 describe.skipIf(!runnable)("conformance chromium", () => {
   let browser: ChromiumSession;
   let session: CorpusSession;
-  const tally = { cases: 0, passed: 0, skipped: 0 };
+  const tally = newTally();
 
   beforeAll(async () => {
     browser = await startChromium();
@@ -30,7 +28,7 @@ describe.skipIf(!runnable)("conformance chromium", () => {
   });
 
   afterAll(async () => {
-    console.log(`conformance chromium: ${tally.cases} cases, ${tally.passed} passed, ${tally.skipped} skipped`);
+    console.log(tallyLine("chromium", tally));
     await browser?.close();
   });
 
@@ -54,17 +52,7 @@ describe.skipIf(!runnable)("conformance chromium", () => {
 
       for (const c of file.cases) {
         it(c.name, async (ctx) => {
-          tally.cases++;
-          const r = await session.runCase(file, c);
-          const skip = skips.get(caseId(file, c));
-          if (skip) {
-            expect(r.ok, `stale skip in conformance/skips/chromium.yaml: ${skip.test} now passes; remove it`).toBe(false);
-            tally.skipped++;
-            ctx.skip(`${skip.reason} (${skip.issue})`);
-            return;
-          }
-          if (r.ok) tally.passed++;
-          expect(r.ok, explain(r)).toBe(true);
+          await checkCase(session, skips, file, c, ctx, tally);
         });
       }
     });

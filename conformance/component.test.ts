@@ -15,7 +15,8 @@ import type { Aegis, BundleError, RequestError } from "../bindings/node/index.ts
 import { ComponentEngineError, instantiateComponent, type ComponentEngine } from "../bindings/component/index.ts";
 import { buildComponent, type ComponentBuild } from "../scripts/build-component.ts";
 import { createComponentHost } from "./hosts/component.ts";
-import { bundleDigest, caseId, CorpusSession, loadCorpus, loadSkips, type CaseResult } from "./runner.ts";
+import { bundleDigest, CorpusSession, loadCorpus } from "./runner.ts";
+import { checkCase, newTally, skipsOf, tallyLine } from "./case-test.ts";
 import { Limits } from "../compiler/generated/bytecode.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -220,34 +221,20 @@ describe("component engine", () => {
 describe("conformance component", () => {
   const corpus = loadCorpus();
   const host = createComponentHost();
-  const skips = new Map(loadSkips(host.name).map((s) => [s.test, s]));
+  const skips = skipsOf(host.name);
   const session = new CorpusSession(host);
-  const tally = { cases: 0, passed: 0, skipped: 0, records: 0 };
+  const tally = newTally();
 
-  function explain(r: CaseResult): string {
-    return [`${r.file}: ${r.case}: ${r.message ?? "failed"}`, `  expected: ${r.expected ?? "-"}`, `  got:      ${r.got ?? "-"}`].join("\n");
-  }
 
   afterAll(() => {
-    console.log(`conformance component: ${tally.cases} cases (${tally.records} with records), ${tally.passed} passed, ${tally.skipped} skipped`);
+    console.log(tallyLine("component", tally));
   });
 
   for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
     describe(file.path, () => {
       for (const c of file.cases) {
         it(c.name, async (ctx) => {
-          tally.cases++;
-          if (c.record) tally.records++;
-          const r = await session.runCase(file, c);
-          const skip = skips.get(caseId(file, c));
-          if (skip) {
-            expect(r.ok, `stale skip in conformance/skips/component.yaml: ${skip.test} now passes; remove it`).toBe(false);
-            tally.skipped++;
-            ctx.skip(`${skip.reason} (${skip.issue})`);
-            return;
-          }
-          if (r.ok) tally.passed++;
-          expect(r.ok, explain(r)).toBe(true);
+          await checkCase(session, skips, file, c, ctx, tally);
         });
       }
     });

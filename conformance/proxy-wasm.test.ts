@@ -9,40 +9,28 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../compiler/index.ts";
-import { caseId, CorpusSession, loadCorpus, loadSkips, type CaseResult } from "./runner.ts";
+import { CorpusSession, loadCorpus } from "./runner.ts";
+import { checkCase, newTally, skipsOf, tallyLine } from "./case-test.ts";
 import { checkMapping, createProxyWasmHost, filterWasm, loadMappingFiles, mappingRequest } from "./hosts/proxy-wasm.ts";
 import { ProxyWasmHost } from "./hosts/proxy-wasm/host.ts";
 
 const corpus = loadCorpus();
 const host = createProxyWasmHost();
-const skips = new Map(loadSkips(host.name).map((s) => [s.test, s]));
+const skips = skipsOf(host.name);
 const session = new CorpusSession(host);
-const tally = { cases: 0, passed: 0, skipped: 0 };
+const tally = newTally();
 
-function explain(r: CaseResult): string {
-  return [`${r.file}: ${r.case}: ${r.message ?? "failed"}`, `  expected: ${r.expected ?? "-"}`, `  got:      ${r.got ?? "-"}`].join("\n");
-}
 
 describe(`conformance ${host.name}`, () => {
   afterAll(() => {
-    console.log(`conformance ${host.name}: ${tally.cases} cases, ${tally.passed} passed, ${tally.skipped} skipped`);
+    console.log(tallyLine(host.name, tally));
   });
 
   for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
     describe(file.path, () => {
       for (const c of file.cases) {
         it(c.name, async (ctx) => {
-          tally.cases++;
-          const r = await session.runCase(file, c);
-          const skip = skips.get(caseId(file, c));
-          if (skip) {
-            expect(r.ok, `stale skip in conformance/skips/${host.name}.yaml: ${skip.test} now passes; remove it`).toBe(false);
-            tally.skipped++;
-            ctx.skip(`${skip.reason} (${skip.issue})`);
-            return;
-          }
-          if (r.ok) tally.passed++;
-          expect(r.ok, explain(r)).toBe(true);
+          await checkCase(session, skips, file, c, ctx, tally);
         });
       }
     });
