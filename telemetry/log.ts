@@ -123,7 +123,7 @@ export function listSegments(dir: string, name: string): { file: string; number:
 export class AuditLog {
   /** Leaves in the log (all segments). */
   get size(): number {
-    return this.tree.size;
+    return this.tree.size + this.pending.length;
   }
   /** Hex leaf hash of the last leaf (64 zeros for an empty log): the `prev` of the next append. */
   get prev(): string {
@@ -141,6 +141,8 @@ export class AuditLog {
   private readonly options: Required<Omit<AuditLogOptions, "onAlarm" | "onCheckpoint" | "origin" | "key">> & Pick<AuditLogOptions, "onAlarm" | "onCheckpoint">;
   private readonly signer: NoteSigner;
   private readonly tree = new TreeFrontier(nodeSha256);
+  // Leaf hashes appended since the last checkpoint, folded into the tree when it is signed.
+  private readonly pending: Uint8Array[] = [];
   private prevHex = ZERO_HASH_HEX;
   private fd = -1;
   private segmentNumber = 0;
@@ -220,7 +222,7 @@ export class AuditLog {
   append(leaf: { type: string; [key: string]: unknown }): AppendResult {
     if (this.closed) throw new AuditError("closed", "the audit log is closed");
     if (this.failure && this.options.onFailure === "deny") throw this.failure;
-    const seq = this.tree.size;
+    const seq = this.tree.size + this.pending.length;
     // A record built with this log's `size` and `prev` (record.ts's buildRecord takes them) is
     // written as is; any other gets them set on a copy, never on the caller's object.
     const line = canonicalize(leaf.seq === seq && leaf.prev === this.prevHex ? leaf : { ...leaf, seq, prev: this.prevHex });
@@ -235,7 +237,8 @@ export class AuditLog {
   appendCanonical(line: string, seq: number): AppendResult {
     if (this.closed) throw new AuditError("closed", "the audit log is closed");
     if (this.failure && this.options.onFailure === "deny") throw this.failure;
-    if (seq !== this.tree.size) throw new AuditError("write_failed", `record seq ${seq} is not the next leaf (${this.tree.size})`);
+    const size = this.tree.size + this.pending.length;
+    if (seq !== size) throw new AuditError("write_failed", `record seq ${seq} is not the next leaf (${size})`);
     return this.appendLine(line, seq);
   }
 
@@ -262,7 +265,8 @@ export class AuditLog {
       this.segmentEndsWithCheckpoint = false;
     }
     const hash = Buffer.from(hashHex, "hex");
-    this.tree.append(hash);
+    // Interior hashes are paid at the checkpoint, not on the decision's path.
+    this.pending.push(hash);
     this.prevHex = hashHex;
     const result = { seq, hash: new Uint8Array(hash.buffer, hash.byteOffset, 32), line };
     if (this.failure) return result;
@@ -406,6 +410,8 @@ export class AuditLog {
   private writeCheckpoint(): string | undefined {
     this.flush();
     if (this.failure) return undefined;
+    for (const leaf of this.pending) this.tree.append(leaf);
+    this.pending.length = 0;
     const size = this.tree.size;
     let note: string;
     let line: string;
