@@ -339,3 +339,27 @@ describe("failures", () => {
     expect(() => AuditLog.open({ dir, key: TEST_SEED, name: "../x" })).toThrow(/invalid audit log name/);
   });
 });
+
+describe("shutdown", () => {
+  it("signs a final checkpoint when the process exits without close()", async () => {
+    const dir = freshDir();
+    const script = join(root, `exit-${counter}.mts`);
+    // A program that logs and simply ends: the exit hook must checkpoint what it appended.
+    writeFileSync(script, [
+      `import { AuditLog } from ${JSON.stringify(join(here, "log.ts"))};`,
+      `import { sampleLeaf, TEST_SEED } from ${JSON.stringify(join(here, "testing/logs.ts"))};`,
+      `const log = AuditLog.open({ dir: ${JSON.stringify(dir)}, key: TEST_SEED, checkpointEvery: 1000, checkpointIntervalMs: 3_600_000 });`,
+      `for (let i = 0; i < 5; i++) log.append(sampleLeaf(i));`,
+    ].join("\n"));
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: repoRoot, stdio: "inherit" });
+      child.on("exit", resolve);
+    });
+    expect(code).toBe(0);
+    const result = verifyLog(readLog(dir), TEST_PUBLIC_KEY);
+    expect(result.ok).toBe(true);
+    expect(result.leaves).toBe(5);
+    expect(result.lastCheckpoint?.size).toBe(5);
+    expect(result.findings.filter((f) => f.kind === "unsigned_tail")).toEqual([]);
+  });
+});

@@ -55,6 +55,10 @@ export interface AuditLogOptions {
   clock?: () => number;
 }
 
+// Logs a normal process exit closes (see AuditLog.open).
+const openLogs = new Set<AuditLog>();
+let exitHooked = false;
+
 /** Why the log cannot be used: `unwritable` (directory or segment cannot be created/opened), `write_failed` (a write or fsync failed), `corrupt_log` (the existing log does not verify), `closed`. */
 export class AuditError extends Error {
   readonly code: "unwritable" | "write_failed" | "corrupt_log" | "closed";
@@ -209,6 +213,16 @@ export class AuditLog {
     }, log.options.checkpointIntervalMs);
     timer.unref();
     log.timer = timer;
+    openLogs.add(log);
+    if (openLogs.size === 1 && !exitHooked) {
+      exitHooked = true;
+      // "On shutdown": a normal exit (end of work, process.exit) writes each open log's final
+      // checkpoint; exit handlers may only do synchronous work, which close() is. A signal's
+      // default action skips this: the application's signal handler should call close().
+      process.on("exit", () => {
+        for (const open of [...openLogs]) open.close();
+      });
+    }
     return log;
   }
 
@@ -311,6 +325,7 @@ export class AuditLog {
 
   /** Write the final checkpoint (every closed segment ends with one), stop the timer, close the file. Does not throw on write errors: they go to onAlarm and `failed`. */
   close(): void {
+    openLogs.delete(this);
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     if (!this.failure && (this.sinceCheckpoint > 0 || !this.segmentEndsWithCheckpoint)) this.writeCheckpoint();
