@@ -100,7 +100,10 @@ describe("properties", () => {
     fc.assert(
       fc.property(object, (value) => {
         const reversed: Record<string, unknown> = {};
-        for (const key of Object.keys(value).reverse()) reversed[key] = value[key];
+        // defineProperty, not assignment: `reversed["__proto__"] = x` would set the prototype.
+        for (const key of Object.keys(value).reverse()) {
+          Object.defineProperty(reversed, key, { value: value[key], enumerable: true, writable: true, configurable: true });
+        }
         expect(canonicalize(reversed)).toBe(canonicalize(value));
       }),
       { numRuns: 300 },
