@@ -24,8 +24,9 @@ import { createPrivateKey, createPublicKey, hash as nodeHash, sign as nodeSign, 
 import { join } from "node:path";
 import { canonicalize } from "./jcs.ts";
 import { ed25519Signer, signCheckpoint, type NoteSigner } from "./checkpoint.ts";
+import { MerkleTree } from "./merkle.ts";
 import { publicKeyOf, readPrivateKey } from "./keys.ts";
-import { analyzeLog, baseName, TreeFrontier, type Segment, type Sha256, type VerifySignature } from "./verify.ts";
+import { analyzeLog, baseName, type Segment, type Sha256, type VerifySignature } from "./verify.ts";
 
 /** Options of AuditLog.open. */
 export interface AuditLogOptions {
@@ -144,7 +145,7 @@ export class AuditLog {
 
   private readonly options: Required<Omit<AuditLogOptions, "onAlarm" | "onCheckpoint" | "origin" | "key">> & Pick<AuditLogOptions, "onAlarm" | "onCheckpoint">;
   private readonly signer: NoteSigner;
-  private readonly tree = new TreeFrontier(nodeSha256);
+  private readonly tree = new MerkleTree(nodeSha256);
   // Leaf hashes appended since the last checkpoint, folded into the tree when it is signed.
   private readonly pending: Uint8Array[] = [];
   private prevHex = ZERO_HASH_HEX;

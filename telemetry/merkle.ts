@@ -70,8 +70,16 @@ export class MerkleTree {
   // from the highest down, and they cover the leaves in order.
   private readonly stack: Hash[] = [];
   private count = 0;
+  // 0x01 ‖ left ‖ right, reused for every interior node.
+  private readonly input = new Uint8Array(65);
 
-  constructor() {}
+  /**
+   * `hash` is the SHA-256 to use (default @noble/hashes); a Node writer or verifier passes
+   * node:crypto's, which is several times faster for these 65-byte inputs.
+   */
+  constructor(private readonly hash: (bytes: Uint8Array) => Uint8Array = sha256) {
+    this.input[0] = 0x01;
+  }
 
   /** Number of leaves appended so far. */
   get size(): number {
@@ -84,7 +92,7 @@ export class MerkleTree {
     let node: Hash = leafHash.slice();
     // Each trailing 1 bit of the old size is a same-sized subtree that the new one completes.
     for (let bits = this.count; bits % 2 === 1; bits = (bits - 1) / 2) {
-      node = nodeHash(this.stack.pop()!, node);
+      node = this.node(this.stack.pop()!, node);
     }
     this.stack.push(node);
     this.count++;
@@ -94,8 +102,15 @@ export class MerkleTree {
   root(): Hash {
     if (this.stack.length === 0) return EMPTY_ROOT.slice();
     let root = this.stack[this.stack.length - 1];
-    for (let i = this.stack.length - 2; i >= 0; i--) root = nodeHash(this.stack[i], root);
-    return root === this.stack[this.stack.length - 1] ? root.slice() : root;
+    for (let i = this.stack.length - 2; i >= 0; i--) root = this.node(this.stack[i], root);
+    // A copy, and a plain Uint8Array even when the hash returns Buffers (whose slice() is a view).
+    return new Uint8Array(root);
+  }
+
+  private node(left: Hash, right: Hash): Hash {
+    this.input.set(left, 1);
+    this.input.set(right, 33);
+    return this.hash(this.input);
   }
 }
 

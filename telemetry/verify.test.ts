@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalize } from "./jcs.ts";
 import { ed25519Signer, parseCheckpoint, signCheckpoint } from "./checkpoint.ts";
-import { EMPTY_ROOT, leafHash, rootOf } from "./merkle.ts";
+import { EMPTY_ROOT, leafHash, MerkleTree, rootOf } from "./merkle.ts";
 import { nodeSha256, nodeVerifySignature } from "./log.ts";
-import { lineLeafHash, TreeFrontier, verifyLog, type Finding, type Segment, type VerifyOptions } from "./verify.ts";
+import { lineLeafHash, verifyLog, type Finding, type Segment, type VerifyOptions } from "./verify.ts";
 import { linesOf, readLog, segmentOf, TEST_PUBLIC_KEY, TEST_SEED, writeTestLog } from "./testing/logs.ts";
 import { generateKeyPair } from "./keys.ts";
 
@@ -323,10 +323,10 @@ describe("random tampering (property)", () => {
 });
 
 describe("tree helpers", () => {
-  it("TreeFrontier gives merkle.ts's roots at every size, with either hash", () => {
+  it("MerkleTree gives rootOf's roots at every size, with either hash", () => {
     const hashes = Array.from({ length: 70 }, (_, i) => leafHash(new TextEncoder().encode(`leaf ${i}`)));
     for (const sha of [undefined, nodeSha256]) {
-      const tree = new TreeFrontier(sha);
+      const tree = new MerkleTree(sha);
       expect(tree.root()).toEqual(EMPTY_ROOT);
       for (let n = 1; n <= hashes.length; n++) {
         tree.append(hashes[n - 1]);

@@ -22,6 +22,7 @@
 //    finding already explains is not reported twice.
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { ed25519Verifier, NoteError, openCheckpoint, parseCheckpoint, type Checkpoint, type NoteVerifier } from "./checkpoint.ts";
+import { MerkleTree } from "./merkle.ts";
 
 /** SHA-256 of bytes; a Node caller passes node:crypto's, which is several times faster than the default. */
 export type Sha256 = (bytes: Uint8Array) => Uint8Array;
@@ -147,52 +148,6 @@ export function analyzeLog(segments: Segment[], publicKey: Uint8Array | undefine
   analysis.checkCheckpoints();
   analysis.checkTorn();
   return analysis.finish();
-}
-
-/**
- * RFC 6962 tree root, grown one leaf hash at a time (a compact range: the roots of the perfect
- * subtrees whose sizes are the set bits of `size`), with an injectable SHA-256 so the Node writer
- * and verifier can use node:crypto. Same algorithm as merkle.ts's MerkleTree; tests hold the two
- * to the same roots.
- */
-export class TreeFrontier {
-  // INVARIANT: stack[i] is the root of a perfect subtree; their sizes are the set bits of `count`
-  // from the highest down, and they cover the leaves in order.
-  private readonly stack: Uint8Array[] = [];
-  private count = 0;
-  private readonly input = new Uint8Array(65);
-
-  constructor(private readonly sha256: Sha256 = nobleSha256) {
-    this.input[0] = 0x01;
-  }
-
-  /** Number of leaves appended. */
-  get size(): number {
-    return this.count;
-  }
-
-  /** Add the next leaf hash (kept by reference: do not change it afterwards). */
-  append(leafHash: Uint8Array): void {
-    let node = leafHash;
-    for (let bits = this.count; bits % 2 === 1; bits = (bits - 1) / 2) node = this.node(this.stack.pop()!, node);
-    this.stack.push(node);
-    this.count++;
-  }
-
-  /** Root over every leaf appended (SHA-256 of nothing for none). */
-  root(): Uint8Array {
-    if (this.stack.length === 0) return new Uint8Array(this.sha256(new Uint8Array(0)));
-    let root = this.stack[this.stack.length - 1];
-    for (let i = this.stack.length - 2; i >= 0; i--) root = this.node(this.stack[i], root);
-    // A copy, and a plain Uint8Array even when the hash returns Buffers (whose slice() is a view).
-    return new Uint8Array(root);
-  }
-
-  private node(left: Uint8Array, right: Uint8Array): Uint8Array {
-    this.input.set(left, 1);
-    this.input.set(right, 33);
-    return this.sha256(this.input);
-  }
 }
 
 /** SHA-256(0x00 ‖ line) with the given hash: the leaf hash of one log line (without its newline). */
@@ -715,7 +670,7 @@ class Analysis {
   /** Roots of the file's first n leaves for each n in `sizes` (ascending), in one pass. */
   private rootsAt(sizes: number[]): Map<number, Uint8Array> {
     const roots = new Map<number, Uint8Array>();
-    const tree = new TreeFrontier(this.sha256);
+    const tree = new MerkleTree(this.sha256);
     let k = 0;
     while (k < sizes.length && sizes[k] === 0) roots.set(sizes[k++], tree.root());
     for (let i = 0; i < this.leaves.count && k < sizes.length; i++) {
