@@ -8,9 +8,10 @@
 // [--force]`) or call buildPlayground().
 import { build, type Plugin } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeAtomically } from "../scripts/build-files.ts";
 import { loadSamples, SAMPLE_POLICY_NAMES } from "./samples.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -54,11 +55,6 @@ function mtime(file: string): number {
   return statSync(file).mtimeMs;
 }
 
-function writeAtomically(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
 
 /** True when every output exists and no input is newer than the last build's metafile. */
 function upToDate(): boolean {

@@ -8,11 +8,11 @@
 // previous build's meta.json lists every input and its hash); every file is written
 // through a temporary file and a rename so a concurrent reader never sees half a file.
 // Run directly (`tsx scripts/build-component.ts [--force]`) or call buildComponent().
-import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { sha256Hex, sourceFiles, writeAtomically } from "./build-files.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -49,16 +49,7 @@ export interface ComponentBuild {
 
 interface Meta { inputs: Record<string, string> }
 
-function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
 
-function writeAtomically(file: string, data: string | Uint8Array): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
 
 function outputs(): Omit<ComponentBuild, "rebuilt"> {
   return {
@@ -84,7 +75,7 @@ function upToDate(out: Omit<ComponentBuild, "rebuilt">): boolean {
   for (const [file, hash] of Object.entries(meta.inputs)) {
     let text: Buffer;
     try { text = readFileSync(path.join(repoRoot, file)); } catch { return false; }
-    if (sha256(text) !== hash) return false;
+    if (sha256Hex(text) !== hash) return false;
   }
   return true;
 }
@@ -164,16 +155,7 @@ export function renameExports(wasm: Uint8Array, names: Record<string, string>): 
 
 /** Every file the component is built from besides the WIT and this script: adapter, engine, asc config, tool versions. */
 function coreSources(): string[] {
-  const files: string[] = ["asconfig.json"];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(path.join(repoRoot, dir), { withFileTypes: true })) {
-      const rel = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) files.push(rel);
-    }
-  };
-  walk("engine");
-  walk("bindings/component/assembly");
+  const files = ["asconfig.json", ...sourceFiles(repoRoot, ["engine", "bindings/component/assembly"])];
   // The tools' versions: an upgrade of asc or jco rebuilds too.
   files.push("node_modules/assemblyscript/package.json", "node_modules/@bytecodealliance/jco/package.json");
   return files.sort();
@@ -234,7 +216,7 @@ export async function buildComponent(options: { force?: boolean } = {}): Promise
   writeAtomically(out.component, component);
   const inputs: Record<string, string> = {};
   for (const file of [...sources, path.relative(repoRoot, witFile), path.relative(repoRoot, thisScript)]) {
-    inputs[file] = sha256(readFileSync(path.join(repoRoot, file)));
+    inputs[file] = sha256Hex(readFileSync(path.join(repoRoot, file)));
   }
   writeAtomically(metaFile, JSON.stringify({ inputs } satisfies Meta, null, 2) + "\n");
   return { ...out, rebuilt: true };

@@ -6,11 +6,11 @@
 // input's content changed (meta.json lists every input and its hash); files are written through a
 // temporary file and a rename so a concurrent reader never sees half a file.
 // Run directly (`tsx scripts/build-proxy-wasm.ts [--force]`) or call buildProxyWasm().
-import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { sha256Hex, sourceFiles, writeAtomically } from "./build-files.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -36,16 +36,7 @@ const TARGETS = [
   { entry: "bindings/proxy-wasm/assembly/crypto-test.ts", out: "crypto-test.wasm", start: false },
 ];
 
-function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
 
-function writeAtomically(file: string, data: string | Uint8Array): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
 
 function outputs(): Omit<ProxyWasmBuild, "rebuilt"> {
   return { filter: path.join(proxyWasmDir, "aegis-filter.wasm"), cryptoTest: path.join(proxyWasmDir, "crypto-test.wasm") };
@@ -53,17 +44,8 @@ function outputs(): Omit<ProxyWasmBuild, "rebuilt"> {
 
 /** Every file the modules are built from: the filter sources, the engine sources, asc config, this script. */
 function sources(): string[] {
-  const files: string[] = ["asconfig.json", path.relative(repoRoot, thisScript).split(path.sep).join("/")];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(path.join(repoRoot, dir), { withFileTypes: true })) {
-      const rel = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) files.push(rel);
-    }
-  };
-  walk("engine");
-  walk("bindings/proxy-wasm/assembly");
-  return files.sort();
+  const files = ["asconfig.json", path.relative(repoRoot, thisScript).split(path.sep).join("/")];
+  return [...files, ...sourceFiles(repoRoot, ["engine", "bindings/proxy-wasm/assembly"])].sort();
 }
 
 function upToDate(out: Omit<ProxyWasmBuild, "rebuilt">): boolean {
@@ -79,7 +61,7 @@ function upToDate(out: Omit<ProxyWasmBuild, "rebuilt">): boolean {
   for (const [file, hash] of Object.entries(meta.inputs)) {
     let text: Buffer;
     try { text = readFileSync(path.join(repoRoot, file)); } catch { return false; }
-    if (sha256(text) !== hash) return false;
+    if (sha256Hex(text) !== hash) return false;
   }
   return true;
 }
@@ -146,7 +128,7 @@ export async function buildProxyWasm(options: { force?: boolean } = {}): Promise
     // Another process may have built while this one waited for the lock.
     if (!options.force && upToDate(out)) return { ...out, rebuilt: false };
     const inputs: Record<string, string> = {};
-    for (const f of sources()) inputs[f] = sha256(readFileSync(path.join(repoRoot, f)));
+    for (const f of sources()) inputs[f] = sha256Hex(readFileSync(path.join(repoRoot, f)));
     const tmpDir = path.join(proxyWasmDir, `.asc-${process.pid}`);
     mkdirSync(tmpDir, { recursive: true });
     try {

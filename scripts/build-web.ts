@@ -6,9 +6,10 @@
 // inputs), each written through a temporary file and a rename so a concurrent reader never sees
 // half a file. Run directly (`tsx scripts/build-web.ts [--force]`) or call buildWeb().
 import { build, type Plugin } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeAtomically } from "./build-files.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -40,11 +41,6 @@ const keepDynamicImports: Plugin = {
   },
 };
 
-function writeAtomically(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
 
 function mtime(file: string): number {
   return statSync(file).mtimeMs;

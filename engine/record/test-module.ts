@@ -4,9 +4,10 @@
 // wait on a lock directory instead of building it again. Output: the instantiated exports.
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { sourceFiles } from "../../scripts/build-files.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const outDir = path.join(repoRoot, "build", "record-test");
@@ -37,16 +38,7 @@ export interface RecordTestExports {
 }
 
 function engineSources(): string[] {
-  const files: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(path.join(repoRoot, dir), { withFileTypes: true })) {
-      const rel = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) files.push(rel);
-    }
-  };
-  walk("engine");
-  return files.sort();
+  return sourceFiles(repoRoot, ["engine"]);
 }
 
 function inputsHash(): string {
