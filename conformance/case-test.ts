@@ -1,20 +1,48 @@
-// The body of one vitest test per golden case, shared by every host's test file
+// One vitest test per golden case for a host, shared by every host's test file
 // (conformance.test.ts, chromium.test.ts, component.test.ts, proxy-wasm.test.ts): run the case on
 // the host's session, honour conformance/skips/<host>.yaml (a skipped case that passes fails as a
-// stale skip), count, and fail with the expected and actual bytes.
-import { expect } from "vitest";
+// stale skip), count, fail with the expected and actual bytes, and print one summary line per host.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { caseId, loadSkips, type CaseResult, type CorpusCase, type CorpusFile, type CorpusSession, type Skip } from "./runner.ts";
 
+/**
+ * Register, inside the current describe block, one describe per case file and one test per case
+ * of `corpus` on the host `session()` gives (a getter: a browser host exists only after its
+ * beforeAll). `beforeFile` runs once before a file's cases (a host that batches a file's requests).
+ */
+export function describeCorpusCases(
+  hostName: string,
+  corpus: CorpusFile[],
+  session: () => CorpusSession,
+  beforeFile?: (file: CorpusFile) => Promise<void>,
+): void {
+  const skips = skipsOf(hostName);
+  const tally = newTally();
+  afterAll(() => {
+    console.log(tallyLine(hostName, tally));
+  });
+  for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
+    describe(file.path, () => {
+      if (beforeFile) beforeAll(() => beforeFile(file));
+      for (const c of file.cases) {
+        it(c.name, async (ctx) => {
+          await checkCase(session(), skips, file, c, ctx, tally);
+        });
+      }
+    });
+  }
+}
+
 /** Cases run, passed and skipped on one host (printed once per host). */
-export interface HostTally { cases: number; passed: number; skipped: number; records: number }
+interface HostTally { cases: number; passed: number; skipped: number; records: number }
 
 /** A fresh tally. */
-export function newTally(): HostTally {
+function newTally(): HostTally {
   return { cases: 0, passed: 0, skipped: 0, records: 0 };
 }
 
 /** The host's skips by case id. */
-export function skipsOf(hostName: string): Map<string, Skip> {
+function skipsOf(hostName: string): Map<string, Skip> {
   return new Map(loadSkips(hostName).map((s) => [s.test, s]));
 }
 
@@ -24,12 +52,12 @@ export function explainResult(r: CaseResult): string {
 }
 
 /** The summary line of a host. */
-export function tallyLine(hostName: string, tally: HostTally): string {
+function tallyLine(hostName: string, tally: HostTally): string {
   return `conformance ${hostName}: ${tally.cases} cases (${tally.records} with records), ${tally.passed} passed, ${tally.skipped} skipped`;
 }
 
 /** Run case `c` of `file` on `session` inside a vitest test (`ctx` is the test context). */
-export async function checkCase(
+async function checkCase(
   session: CorpusSession,
   skips: Map<string, Skip>,
   file: CorpusFile,

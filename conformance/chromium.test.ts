@@ -9,10 +9,9 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM_PATH, startChromium, type ChromiumSession } from "./hosts/chromium/host.ts";
 import { compileCorpusFile, CorpusSession, loadCorpus } from "./runner.ts";
-import { checkCase, newTally, skipsOf, tallyLine } from "./case-test.ts";
+import { describeCorpusCases } from "./case-test.ts";
 
 const corpus = loadCorpus().filter((f) => !f.wantCompileErrors);
-const skips = skipsOf("chromium");
 const runnable = existsSync(CHROMIUM_PATH) || Boolean(process.env.CI);
 if (!runnable) console.warn(`conformance chromium: skipped, \`${CHROMIUM_PATH}\` is missing (apt-get install -y chromium); CI runs it`);
 
@@ -20,7 +19,6 @@ if (!runnable) console.warn(`conformance chromium: skipped, \`${CHROMIUM_PATH}\`
 describe.skipIf(!runnable)("conformance chromium", () => {
   let browser: ChromiumSession;
   let session: CorpusSession;
-  const tally = newTally();
 
   beforeAll(async () => {
     browser = await startChromium();
@@ -28,7 +26,6 @@ describe.skipIf(!runnable)("conformance chromium", () => {
   });
 
   afterAll(async () => {
-    console.log(tallyLine("chromium", tally));
     await browser?.close();
   });
 
@@ -40,21 +37,11 @@ describe.skipIf(!runnable)("conformance chromium", () => {
     expect(browser.pageErrors).toEqual([]);
   });
 
-  for (const file of corpus) {
-    describe(file.path, () => {
-      beforeAll(async () => {
-        // One page round trip for the bundle and one for all the file's requests; a failure here
-        // shows up in every case of the file, through the runner.
-        const { bundle } = await compileCorpusFile(file);
-        await browser.host.load(bundle);
-        await browser.host.prime(file.cases.map((c) => ({ request: c.request, record: c.record })));
-      });
-
-      for (const c of file.cases) {
-        it(c.name, async (ctx) => {
-          await checkCase(session, skips, file, c, ctx, tally);
-        });
-      }
-    });
-  }
+  describeCorpusCases("chromium", corpus, () => session, async (file) => {
+    // One page round trip for the bundle and one for all the file's requests; a failure here
+    // shows up in every case of the file, through the runner.
+    const { bundle } = await compileCorpusFile(file);
+    await browser.host.load(bundle);
+    await browser.host.prime(file.cases.map((c) => ({ request: c.request, record: c.record })));
+  });
 });

@@ -9,14 +9,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../compiler/index.ts";
 import type { Aegis, BundleError, RequestError } from "../bindings/node/index.ts";
 import { ComponentEngineError, instantiateComponent, type ComponentEngine } from "../bindings/component/index.ts";
 import { buildComponent, type ComponentBuild } from "../scripts/build-component.ts";
 import { createComponentHost } from "./hosts/component.ts";
 import { bundleDigest, CorpusSession, loadCorpus } from "./runner.ts";
-import { checkCase, newTally, skipsOf, tallyLine } from "./case-test.ts";
+import { describeCorpusCases } from "./case-test.ts";
 import { Limits } from "../compiler/generated/bytecode.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -219,24 +219,6 @@ describe("component engine", () => {
 });
 
 describe("conformance component", () => {
-  const corpus = loadCorpus();
-  const host = createComponentHost();
-  const skips = skipsOf(host.name);
-  const session = new CorpusSession(host);
-  const tally = newTally();
-
-
-  afterAll(() => {
-    console.log(tallyLine("component", tally));
-  });
-
-  for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
-    describe(file.path, () => {
-      for (const c of file.cases) {
-        it(c.name, async (ctx) => {
-          await checkCase(session, skips, file, c, ctx, tally);
-        });
-      }
-    });
-  }
+  const session = new CorpusSession(createComponentHost());
+  describeCorpusCases("component", loadCorpus(), () => session);
 });

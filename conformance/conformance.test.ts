@@ -2,9 +2,9 @@
 // the reference interpreter, one vitest test per case, honouring conformance/skips/<host>.yaml
 // (a skipped case that passes fails as a stale skip). Policy-error files run once, through the
 // compiler. Input: conformance/cases; output: test results and one summary line per host.
-import { describe, it, expect, afterAll } from "vitest";
+import { describe, it, expect } from "vitest";
 import { checkCompileErrors, CorpusSession, loadCorpus, type ConformanceHost } from "./runner.ts";
-import { checkCase, explainResult, newTally, skipsOf, tallyLine } from "./case-test.ts";
+import { describeCorpusCases, explainResult } from "./case-test.ts";
 import { createNodeHost } from "./hosts/node.ts";
 import { createReferenceHost } from "./hosts/reference.ts";
 
@@ -23,23 +23,8 @@ describe("conformance compiler (policy errors)", () => {
 });
 
 for (const host of hosts) {
-  const skips = skipsOf(host.name);
   const session = new CorpusSession(host);
-  const tally = newTally();
-
   describe(`conformance ${host.name}`, () => {
-    afterAll(() => {
-      console.log(tallyLine(host.name, tally));
-    });
-
-    for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
-      describe(file.path, () => {
-        for (const c of file.cases) {
-          it(c.name, async (ctx) => {
-            await checkCase(session, skips, file, c, ctx, tally);
-          });
-        }
-      });
-    }
+    describeCorpusCases(host.name, corpus, () => session);
   });
 }

@@ -7,34 +7,19 @@
 // Input: conformance/cases, conformance/http-mapping; output: test results and one summary line.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../compiler/index.ts";
 import { CorpusSession, loadCorpus } from "./runner.ts";
-import { checkCase, newTally, skipsOf, tallyLine } from "./case-test.ts";
+import { describeCorpusCases } from "./case-test.ts";
 import { checkMapping, createProxyWasmHost, filterWasm, loadMappingFiles, mappingRequest } from "./hosts/proxy-wasm.ts";
 import { ProxyWasmHost } from "./hosts/proxy-wasm/host.ts";
 
 const corpus = loadCorpus();
 const host = createProxyWasmHost();
-const skips = skipsOf(host.name);
 const session = new CorpusSession(host);
-const tally = newTally();
-
 
 describe(`conformance ${host.name}`, () => {
-  afterAll(() => {
-    console.log(tallyLine(host.name, tally));
-  });
-
-  for (const file of corpus.filter((f) => !f.wantCompileErrors)) {
-    describe(file.path, () => {
-      for (const c of file.cases) {
-        it(c.name, async (ctx) => {
-          await checkCase(session, skips, file, c, ctx, tally);
-        });
-      }
-    });
-  }
+  describeCorpusCases(host.name, corpus, () => session);
 });
 
 const mappingDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "http-mapping");
