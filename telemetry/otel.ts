@@ -3,7 +3,7 @@
 // (Node, Deno, browsers) can call it and the application chooses the SDK. Without a registered SDK
 // the API hands out a non-recording span: the field builder is never called and the cost is that
 // one no-op span.
-import { context, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { context, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer, type TracerProvider } from "@opentelemetry/api";
 
 /** Name of the span of one decision. */
 export const SPAN_NAME = "aegis.decide";
@@ -140,7 +140,19 @@ export function decisionAttributes(fields: DecisionSpanFields): Attributes {
  * SDK (or an unsampled trace) no attribute object is built. Never throws into the decision path.
  */
 export function recordDecisionSpan(fields: () => DecisionSpanFields, startTimeMs: number, endTimeMs: number): void {
-  const span = tracer().startSpan(SPAN_NAME, { kind: SpanKind.INTERNAL, startTime: startTimeMs }, context.active());
+  finishDecisionSpan(tracer().startSpan(SPAN_NAME, { kind: SpanKind.INTERNAL, startTime: startTimeMs }, context.active()), fields, endTimeMs);
+}
+
+/**
+ * Start the `aegis.decide` span of a decision about to be made, timed by the SDK's own clock (the
+ * clock of its parent span, so the two never disagree on order); finish it with finishDecisionSpan.
+ */
+export function startDecisionSpan(): Span {
+  return tracer().startSpan(SPAN_NAME, { kind: SpanKind.INTERNAL }, context.active());
+}
+
+/** Set the decision's attributes (built only when the span records) and end the span, at `endTimeMs` or now. Never throws. */
+export function finishDecisionSpan(span: Span, fields: () => DecisionSpanFields, endTimeMs?: number): void {
   if (span.isRecording()) {
     try {
       const values = fields();

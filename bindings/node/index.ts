@@ -8,7 +8,8 @@ import { Engine, FLAG_DYNAMIC_REASON, FLAG_ENFORCED, FLAG_REDACTIONS, FLAG_SHADO
 import { TapeEncoder } from "./encode.ts";
 export { setDefaultEngineSource, type EngineSource } from "./wasm.ts";
 import { buildRecord, recordJson, uuidv7, type DecisionFields, type DecisionRecord, type RequestInput, type Sha256 } from "../../telemetry/record.ts";
-import { recordDecisionSpan, tracingActive } from "../../telemetry/otel.ts";
+import { finishDecisionSpan, startDecisionSpan, tracingActive } from "../../telemetry/otel.ts";
+import type { Span } from "@opentelemetry/api";
 // Types only: the log writer is Node-specific and is imported on demand (browsers never load it).
 import type { AuditLog, AuditLogOptions } from "../../telemetry/log.ts";
 
@@ -270,16 +271,18 @@ export class Aegis {
    * logged first; with a tracer provider registered it is also a span (docs/telemetry.md).
    */
   evaluate(request: object | string | Uint8Array): Decision {
-    if (this.audit === undefined && !tracingActive()) return this.decide(request);
+    // The span is started before the decision, on the SDK's clock, so it orders with its parent.
+    const span = tracingActive() ? startDecisionSpan() : undefined;
+    if (this.audit === undefined && span === undefined) return this.decide(request);
     const start = now();
     let decision: Decision;
     try {
       decision = this.decide(request);
     } catch (e) {
-      if (e instanceof RequestError) this.observe(e, request, start);
+      if (e instanceof RequestError) this.observe(e, request, start, span);
       throw e;
     }
-    return this.observe(decision, request, start);
+    return this.observe(decision, request, start, span);
   }
 
   private decide(request: object | string | Uint8Array): Decision {
@@ -319,17 +322,18 @@ export class Aegis {
 
   /** The canonical path: the decision JSON bytes exactly as the engine wrote them. Throws RequestError. */
   evaluateBytes(request: Uint8Array | string): Uint8Array {
-    if (this.audit === undefined && !tracingActive()) return this.evaluateBytesView(request).slice();
+    const span = tracingActive() ? startDecisionSpan() : undefined;
+    if (this.audit === undefined && span === undefined) return this.evaluateBytesView(request).slice();
     const start = now();
     let bytes: Uint8Array;
     try {
       bytes = this.evaluateBytesView(request).slice();
     } catch (e) {
-      if (e instanceof RequestError) this.observe(e, request, start);
+      if (e instanceof RequestError) this.observe(e, request, start, span);
       throw e;
     }
     const decision = JSON.parse(textDecoder.decode(bytes)) as Decision;
-    const logged = this.observe(decision, request, start);
+    const logged = this.observe(decision, request, start, span);
     // A failed audit log under fail-closed turns the decision into a deny.
     return logged === decision ? bytes : new TextEncoder().encode(JSON.stringify(logged));
   }
@@ -338,9 +342,8 @@ export class Aegis {
    * Log and trace one outcome. Returns the decision to give the caller: the same one, or a deny
    * when the audit log has failed and fails closed.
    */
-  private observe<T extends Decision | RequestError>(outcome: T, request: object | string | Uint8Array, start: number): T | Decision {
-    const end = now();
-    const evalNs = Math.round((end - start) * 1e6);
+  private observe<T extends Decision | RequestError>(outcome: T, request: object | string | Uint8Array, start: number, span: Span | undefined): T | Decision {
+    const evalNs = Math.round((now() - start) * 1e6);
     let record: DecisionRecord | undefined;
     let seq: number | undefined;
     let hash: string | undefined;
@@ -357,9 +360,9 @@ export class Aegis {
         result = this.auditDeny(outcome, (e as Error).message);
       }
     }
-    if (tracingActive()) {
+    if (span !== undefined) {
       const r = record;
-      recordDecisionSpan(() => spanFields(outcome, result, r, this.host, this.digestText, request, seq, hash, evalNs), start, end);
+      finishDecisionSpan(span, () => spanFields(outcome, result, r, this.host, this.digestText, request, seq, hash, evalNs));
     }
     return result;
   }
